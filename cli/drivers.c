@@ -1,0 +1,22 @@
+#include "solar-config.h"
+
+#include "drivers.h"
+
+#include <string.h>
+
+extern const struct solar_driver jbd_driver;
+
+const struct solar_driver *const solarpoll_drivers[] = {
+#ifdef HAVE_DRIVER_JBD
+    &jbd_driver,
+#endif
+    NULL,
+};
+
+const struct solar_driver *solarpoll_driver_find(const char *name)
+{
+    for (size_t i = 0; solarpoll_drivers[i]; i++)
+        if (strcmp(solarpoll_drivers[i]->name, name) == 0)
+            return solarpoll_drivers[i];
+    return NULL;
+}

@@ -1,0 +1,290 @@
+/* The device lifecycle (connect -> identify -> poll; on failure close, back off, reconnect) and
+ * the bus: devices naming one port share one open port and take its lock per exchange. */
+#include "driver.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reconnect attempts after a failed one wait 1, 2, 4 ... seconds, at most this long. */
+#define BACKOFF_MAX_MS 30000
+
+struct solar_bus {
+    char key[PATH_MAX]; /* the port spec, with a serial path resolved */
+    char spec[256];
+    int baud;
+    unsigned refs;
+    struct solar_port *port; /* NULL until the first exchange, and after a fatal error */
+    pthread_mutex_t lock;
+    struct solar_bus *next;
+};
+
+static pthread_mutex_t buses_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct solar_bus *buses;
+
+/* Two names for one tty (a by-id symlink and /dev/ttyUSB0) must find the same bus. */
+static void bus_key(const char *spec, char *key, size_t cap)
+{
+    const char *address;
+    char real[PATH_MAX];
+    if (solar_port_kind_parse(spec, &address) == SOLAR_PORT_SERIAL && realpath(address, real))
+        snprintf(key, cap, "%s", real);
+    else
+        snprintf(key, cap, "%s", spec);
+}
+
+static int bus_get(const char *spec, int baud, struct solar_bus **out)
+{
+    char key[PATH_MAX];
+    bus_key(spec, key, sizeof(key));
+    int err = 0;
+    pthread_mutex_lock(&buses_lock);
+    struct solar_bus *bus = buses;
+    while (bus && strcmp(bus->key, key) != 0)
+        bus = bus->next;
+    if (bus && bus->baud != baud) {
+        err = -EADDRINUSE;
+    } else if (bus) {
+        bus->refs++;
+    } else if ((bus = calloc(1, sizeof(*bus))) == NULL) {
+        err = -ENOMEM;
+    } else {
+        snprintf(bus->key, sizeof(bus->key), "%s", key);
+        snprintf(bus->spec, sizeof(bus->spec), "%s", spec);
+        bus->baud = baud;
+        bus->refs = 1;
+        pthread_mutex_init(&bus->lock, NULL);
+        bus->next = buses;
+        buses = bus;
+    }
+    pthread_mutex_unlock(&buses_lock);
+    *out = bus;
+    return err;
+}
+
+static void bus_put(struct solar_bus *bus)
+{
+    pthread_mutex_lock(&buses_lock);
+    if (--bus->refs == 0) {
+        for (struct solar_bus **p = &buses; *p; p = &(*p)->next) {
+            if (*p == bus) {
+                *p = bus->next;
+                break;
+            }
+        }
+        solar_port_close(bus->port);
+        pthread_mutex_destroy(&bus->lock);
+        free(bus);
+    }
+    pthread_mutex_unlock(&buses_lock);
+}
+
+int solar_device_new(const struct solar_driver *drv, void *cfg, struct solar_device **out)
+{
+    struct solar_config *config = cfg;
+    struct solar_device *dev = calloc(1, sizeof(*dev));
+    if (!dev)
+        return -ENOMEM;
+    dev->state = calloc(1, drv->state_size ? drv->state_size : 1);
+    if (!dev->state) {
+        free(dev);
+        return -ENOMEM;
+    }
+    int err = bus_get(config->port, config->baud, &dev->bus);
+    if (err < 0) {
+        free(dev->state);
+        free(dev);
+        return err;
+    }
+    dev->driver = drv;
+    dev->config = config;
+    *out = dev;
+    return 0;
+}
+
+static void device_disconnect(struct solar_device *dev)
+{
+    if (dev->connected && dev->driver->disconnect)
+        dev->driver->disconnect(dev);
+    dev->connected = false;
+}
+
+void solar_device_free(struct solar_device *dev)
+{
+    if (!dev)
+        return;
+    device_disconnect(dev);
+    bus_put(dev->bus);
+    free(dev->state);
+    free(dev->config);
+    free(dev);
+}
+
+long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len, uint8_t *buf,
+                    size_t cap, solar_framer framer, const void *arg)
+{
+    struct solar_bus *bus = dev->bus;
+    pthread_mutex_lock(&bus->lock);
+    /* The deadline starts once the bus is ours: waiting for a neighbour's exchange is not the
+     * device's silence. Each holder is bounded by its own deadline. */
+    int64_t deadline = solar_now_ms() + (int64_t)(dev->config->timeout * 1000);
+    long r = 0;
+    if (!bus->port)
+        r = solar_port_open(bus->spec, (unsigned)bus->baud, deadline, &bus->port);
+    if (r == 0) {
+        solar_port_drain(bus->port);
+        r = solar_port_write(bus->port, req, req_len, deadline);
+    }
+    if (r == 0)
+        r = solar_port_read_frame(bus->port, buf, cap, framer, arg, deadline);
+    if (r < 0 && bus->port && solar_port_error_is_fatal((int)r)) {
+        solar_port_close(bus->port);
+        bus->port = NULL;
+    }
+    pthread_mutex_unlock(&bus->lock);
+    return r;
+}
+
+void solar_set_unit(struct solar_device *dev, unsigned n)
+{
+    if (n == 0)
+        snprintf(dev->instance, sizeof(dev->instance), "%s", dev->config->name);
+    else
+        snprintf(dev->instance, sizeof(dev->instance), "%s-%u", dev->config->name, n);
+}
+
+void solar_emit(struct solar_device *dev, const char *type, const char *type_instance, double value)
+{
+    if (!isnan(value))
+        dev->sink->value(dev->sink->ctx, dev->instance, type, type_instance, value);
+}
+
+void solar_emit_indexed(struct solar_device *dev, const char *type, const char *prefix,
+                        unsigned index, double value)
+{
+    char type_instance[64];
+    snprintf(type_instance, sizeof(type_instance), "%s_%02u", prefix, index);
+    solar_emit(dev, type, type_instance, value);
+}
+
+static void notify_va(struct solar_device *dev, enum solar_severity severity, const char *fmt,
+                      va_list ap)
+{
+    char message[256];
+    vsnprintf(message, sizeof(message), fmt, ap);
+    dev->sink->notify(dev->sink->ctx, severity, dev->instance, message);
+}
+
+void solar_notify(struct solar_device *dev, enum solar_severity severity, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    notify_va(dev, severity, fmt, ap);
+    va_end(ap);
+}
+
+void solar_emit_flags(struct solar_device *dev, const char *prefix, const char *const *names,
+                      unsigned count, uint64_t bits, struct solar_flags *last)
+{
+    char type_instance[64];
+    for (unsigned i = 0; i < count && i < 64; i++) {
+        if (!names[i])
+            continue;
+        bool set = (bits >> i) & 1;
+        bool was = (last->bits >> i) & 1;
+        snprintf(type_instance, sizeof(type_instance), "%s_%s", prefix, names[i]);
+        solar_emit(dev, "bool", type_instance, set);
+        if (last->known ? set != was : set)
+            solar_notify(dev, set ? SOLAR_SEVERITY_WARNING : SOLAR_SEVERITY_OKAY, "%s %s %s",
+                         prefix, names[i], set ? "set" : "cleared");
+    }
+    last->bits = bits;
+    last->known = true;
+}
+
+void solar_device_log(struct solar_device *dev, enum solar_log_level level, const char *fmt, ...)
+{
+    char message[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    solar_log(level, "\"%s\" (%s): %s", dev->config->name, dev->config->port, message);
+}
+
+static int device_connect(struct solar_device *dev)
+{
+    memset(dev->state, 0, dev->driver->state_size ? dev->driver->state_size : 1);
+    dev->connected = true;
+    int err = dev->driver->connect ? dev->driver->connect(dev) : 0;
+    if (err < 0)
+        device_disconnect(dev);
+    return err;
+}
+
+static void report_down(struct solar_device *dev, int err, int64_t now)
+{
+    solar_set_unit(dev, 0);
+    if (!dev->reported || dev->up)
+        solar_notify(dev, SOLAR_SEVERITY_FAILURE, "%s is not answering: %s", dev->driver->name,
+                     solar_strerror(err));
+    char message[512];
+    snprintf(message, sizeof(message), "\"%s\" (%s): %s", dev->config->name, dev->config->port,
+             solar_strerror(err));
+    solar_complain(&dev->complaint, SOLAR_LOG_ERR, now, "%s", message);
+    dev->up = false;
+    dev->reported = true;
+    dev->last_error = err;
+    solar_emit(dev, "bool", "up", 0);
+}
+
+static void report_up(struct solar_device *dev)
+{
+    solar_set_unit(dev, 0);
+    if (dev->reported && !dev->up)
+        solar_notify(dev, SOLAR_SEVERITY_OKAY, "%s is answering again", dev->driver->name);
+    solar_complaint_release(&dev->complaint, "\"%s\" (%s): answering again", dev->config->name,
+                            dev->config->port);
+    dev->up = true;
+    dev->reported = true;
+    dev->failures = 0;
+    dev->retry_at_ms = 0;
+    solar_emit(dev, "bool", "up", 1);
+}
+
+int solar_device_poll(struct solar_device *dev, const struct solar_sink *sink)
+{
+    dev->sink = sink;
+    solar_set_unit(dev, 0);
+    int64_t now = solar_now_ms();
+    int err;
+    if (!dev->connected) {
+        if (now < dev->retry_at_ms) {
+            /* Backing off: nothing was read, so only the state is reported. */
+            solar_emit(dev, "bool", "up", 0);
+            return dev->last_error;
+        }
+        err = device_connect(dev);
+        if (err < 0) {
+            dev->failures++;
+            int64_t backoff = (int64_t)1000 << (dev->failures < 6 ? dev->failures - 1 : 5);
+            dev->retry_at_ms = now + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
+            report_down(dev, err, now);
+            return err;
+        }
+    }
+    err = dev->driver->poll(dev);
+    if (err < 0) {
+        /* Reconnect (and identify again) at the next poll: the device may have been swapped. */
+        device_disconnect(dev);
+        report_down(dev, err, now);
+        return err;
+    }
+    report_up(dev);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* The table each port backend fills in; private to common/. */
+#ifndef SOLAR_PORT_BACKEND_H
+#define SOLAR_PORT_BACKEND_H
+
+#include "port.h"
+
+struct solar_port_ops {
+    const char *name;
+    /* Reads what is available, waiting at most until deadline for the first byte. Returns the
+     * byte count (> 0), -SOLAR_ETIMEDOUT, -EPIPE on end of stream, or another negative errno. */
+    long (*read)(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline);
+    int (*write)(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline);
+    void (*drain)(struct solar_port *port);
+    void (*close)(struct solar_port *port);
+};
+
+struct solar_port {
+    const struct solar_port_ops *ops;
+    int fd;       /* serial and tcp backends */
+    void *handle; /* libserialport or hidapi handle */
+};
+
+int solar_serial_open(const char *path, unsigned baud, struct solar_port **out);
+int solar_tcp_open(const char *address, int64_t deadline, struct solar_port **out);
+int solar_hid_open(const char *address, struct solar_port **out);
+
+/* Helpers for the fd-based backends. */
+long solar_fd_read(int fd, uint8_t *buf, size_t cap, int64_t deadline);
+int solar_fd_write(int fd, const uint8_t *buf, size_t len, int64_t deadline);
+void solar_fd_drain(int fd);
+
+#endif

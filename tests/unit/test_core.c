@@ -1,0 +1,271 @@
+/* The protocol core: checksums, option parsing, port names, the log rate limiter, and framed
+ * reads over a real loopback socket, including hostile peers. */
+#include "checksum.h"
+#include "driver.h"
+#include "tap.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void test_checksums(void)
+{
+    const uint8_t *check = (const uint8_t *)"123456789";
+    is_int(solar_crc16_xmodem(check, 9), 0x31C3, "CRC-16/XMODEM check value");
+    is_int(solar_crc16_modbus(check, 9), 0x4B37, "CRC-16/MODBUS check value");
+    uint8_t qpigs[] = "QPIGS";
+    is_int(solar_crc16_xmodem(qpigs, 5), 0xB7A9, "CRC-16/XMODEM of QPIGS");
+    uint8_t modbus_req[] = {0x01, 0x04, 0x00, 0x00, 0x00, 0x28};
+    is_int(solar_crc16_modbus(modbus_req, 6), 0x14F0, "CRC-16/MODBUS of a read of 40 inputs");
+    uint8_t zero[] = {0x00, 0x00};
+    is_int(solar_sum16_negated(zero, 2), 0x0000, "negated sum of nothing is 0x0000, not 0x10000");
+}
+
+/* A driver with one option of each kind, to exercise the parser. */
+struct test_config {
+    struct solar_config base;
+    char mode[8];
+    int count;
+    double ratio;
+    bool flag;
+};
+
+static const struct solar_option test_options[] = {
+    SOLAR_OPTION_STRING("Mode", struct test_config, mode, "auto", "a word"),
+    SOLAR_OPTION_NUMBER("Count", SOLAR_OPT_INT, struct test_config, count, "3", 1, 9, "a count"),
+    SOLAR_OPTION_NUMBER("Ratio", SOLAR_OPT_DOUBLE, struct test_config, ratio, "0.5", 0, 1, "r"),
+    SOLAR_OPTION_NUMBER("Flag", SOLAR_OPT_BOOL, struct test_config, flag, "false", 0, 1, "f"),
+    {NULL},
+};
+
+static const struct solar_driver test_driver = {
+    .name = "test",
+    .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_TCP,
+    .default_baud = 9600,
+    .default_timeout = 1.5,
+    .options = test_options,
+    .config_size = sizeof(struct test_config),
+};
+
+static void test_options_parse(void)
+{
+    struct test_config cfg;
+    char err[600];
+    solar_config_init(&test_driver, &cfg);
+    is_str(cfg.mode, "auto", "string default");
+    is_int(cfg.count, 3, "int default");
+    is_num(cfg.ratio, 0.5, "double default");
+    is_int(cfg.flag, 0, "bool default");
+    is_int(cfg.base.baud, 9600, "driver's default baud");
+    is_num(cfg.base.timeout, 1.5, "driver's default timeout");
+
+    is_int(solar_config_set_word(&test_driver, &cfg, "count=7", err, sizeof(err)), 0, "count=7");
+    is_int(cfg.count, 7, "count set");
+    is_int(solar_config_set(&test_driver, &cfg, "FLAG", "yes", err, sizeof(err)), 0,
+           "keys are case-insensitive");
+    is_int(cfg.flag, 1, "bool set from yes");
+    is_int(solar_config_set_word(&test_driver, &cfg, "baud=115200", err, sizeof(err)), 0,
+           "common option by word");
+    is_int(cfg.base.baud, 115200, "baud set");
+
+    static const struct {
+        const char *word;
+        const char *message;
+    } bad[] = {
+        {"colour=red", "unknown option \"colour\"; the test driver takes Port, Name, Interval, "
+                       "Timeout, Baud, Mode, Count, Ratio, Flag"},
+        {"count=10", "Count: 10 is outside 1..9"},
+        {"count=2.5", "Count: \"2.5\" is not a whole number"},
+        {"ratio=abc", "Ratio: \"abc\" is not a number"},
+        {"flag=maybe", "Flag: \"maybe\" is not true or false"},
+        {"mode=toolongvalue", "Mode: value longer than 7 characters"},
+        {"novalue", "\"novalue\": expected KEY=VALUE"},
+        {"timeout=0", "Timeout: 0 is outside 0.05..60"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        is_int(solar_config_set_word(&test_driver, &cfg, bad[i].word, err, sizeof(err)), -EINVAL,
+               "%s refused", bad[i].word);
+        is_str(err, bad[i].message, "%s: message names the key", bad[i].word);
+    }
+
+    solar_config_init(&test_driver, &cfg);
+    is_int(solar_config_finish(&test_driver, &cfg, err, sizeof(err)), -EINVAL, "Port required");
+    is_str(err, "Port is required", "missing Port message");
+    solar_config_set(&test_driver, &cfg, "Port", "hid:0665:5161", err, sizeof(err));
+    is_int(solar_config_finish(&test_driver, &cfg, err, sizeof(err)), -EINVAL,
+           "port kind the driver does not take");
+    is_str(err, "Port \"hid:0665:5161\": the test driver accepts serial, tcp ports",
+           "wrong port kind message");
+    solar_config_set(&test_driver, &cfg, "Port", "/dev/serial/by-id/usb-FTDI-if00", err,
+                     sizeof(err));
+    is_int(solar_config_finish(&test_driver, &cfg, err, sizeof(err)), 0, "serial port accepted");
+    is_str(cfg.base.name, "usb_FTDI_if00", "name derived from the port's basename");
+    solar_config_init(&test_driver, &cfg);
+    solar_config_set(&test_driver, &cfg, "Port", "tcp:10.0.0.5:4001", err, sizeof(err));
+    solar_config_finish(&test_driver, &cfg, err, sizeof(err));
+    is_str(cfg.base.name, "10_0_0_5_4001", "name derived from a tcp port");
+    solar_config_set(&test_driver, &cfg, "Name", "my pack", err, sizeof(err));
+    is_int(solar_config_finish(&test_driver, &cfg, err, sizeof(err)), -EINVAL,
+           "name with a space refused");
+}
+
+static void test_port_kinds(void)
+{
+    static const struct {
+        const char *spec;
+        enum solar_port_kind kind;
+        const char *address;
+    } cases[] = {
+        {"/dev/ttyUSB0", SOLAR_PORT_SERIAL, "/dev/ttyUSB0"},
+        {"serial:/dev/rfcomm0", SOLAR_PORT_SERIAL, "/dev/rfcomm0"},
+        {"tcp:127.0.0.1:4001", SOLAR_PORT_TCP, "127.0.0.1:4001"},
+        {"hid:0665:5161", SOLAR_PORT_HID, "0665:5161"},
+        {"modbus-tcp:gw", SOLAR_PORT_MODBUS_TCP, "gw"},
+        {"luxdongle:10.0.0.9:8000", SOLAR_PORT_LUXDONGLE, "10.0.0.9:8000"},
+        {"ser:/dev/ttyUSB0", 0, NULL},
+        {"tcp:", 0, NULL},
+        {"", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *address = NULL;
+        is_int(solar_port_kind_parse(cases[i].spec, &address), cases[i].kind, "port kind of \"%s\"",
+               cases[i].spec);
+        if (cases[i].address)
+            is_str(address, cases[i].address, "address of \"%s\"", cases[i].spec);
+    }
+}
+
+static int logged;
+
+static void count_log(enum solar_log_level level, const char *message)
+{
+    (void)level;
+    (void)message;
+    logged++;
+}
+
+static void test_complaints(void)
+{
+    struct solar_complaint c = {0};
+    solar_log_set_handler(count_log);
+    logged = 0;
+    ok(solar_complain(&c, SOLAR_LOG_ERR, 1000, "down") == 1, "first failure logged");
+    ok(solar_complain(&c, SOLAR_LOG_ERR, 2000, "down") == 0, "repeat within a minute not logged");
+    ok(solar_complain(&c, SOLAR_LOG_ERR, 61000, "down") == 1, "repeat after a minute logged");
+    ok(solar_complain(&c, SOLAR_LOG_ERR, 120000, "down") == 0, "then after two minutes only");
+    ok(solar_complaint_release(&c, "up") == 1, "recovery logged once");
+    ok(solar_complaint_release(&c, "up") == 0, "and only once");
+    is_int(logged, 3, "three lines in all");
+    solar_log_set_handler(NULL);
+}
+
+/* --- framed reads against a loopback peer --- */
+
+enum peer_behaviour { PEER_FRAME_IN_PIECES, PEER_ENDLESS_NOISE, PEER_CLOSES, PEER_SILENT };
+
+struct peer {
+    int listener;
+    enum peer_behaviour behaviour;
+};
+
+static void *peer_run(void *arg)
+{
+    struct peer *p = arg;
+    int fd = accept(p->listener, NULL, NULL);
+    int one = 1; /* pieces leave when written, as from a serial server */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    uint8_t noise[512];
+    memset(noise, 0x55, sizeof(noise));
+    switch (p->behaviour) {
+    case PEER_FRAME_IN_PIECES:
+        for (const char *piece = "xx<he"; *piece; piece++) {
+            if (write(fd, piece, 1) != 1)
+                break;
+            usleep(2000);
+        }
+        if (write(fd, "llo>", 4) != 4)
+            break;
+        usleep(200000);
+        break;
+    case PEER_ENDLESS_NOISE:
+        while (send(fd, noise, sizeof(noise), MSG_NOSIGNAL) > 0)
+            continue;
+        break;
+    case PEER_SILENT:
+        usleep(400000);
+        break;
+    case PEER_CLOSES:
+        break;
+    }
+    close(fd);
+    return NULL;
+}
+
+/* Frames are "<...>". */
+static long angle_framer(const uint8_t *buf, size_t len, const void *arg)
+{
+    (void)arg;
+    if (buf[0] != '<')
+        return -1;
+    const uint8_t *end = memchr(buf, '>', len);
+    return end ? end - buf + 1 : 0;
+}
+
+static long read_from_peer(enum peer_behaviour behaviour, uint8_t *buf, size_t cap, int timeout)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    struct peer p = {socket(AF_INET, SOCK_STREAM, 0), behaviour};
+    bind(p.listener, (struct sockaddr *)&addr, sizeof(addr));
+    listen(p.listener, 1);
+    getsockname(p.listener, (struct sockaddr *)&addr, &len);
+    pthread_t thread;
+    pthread_create(&thread, NULL, peer_run, &p);
+
+    char spec[64];
+    snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%d", ntohs(addr.sin_port));
+    struct solar_port *port;
+    long r = solar_port_open(spec, 0, solar_now_ms() + 1000, &port);
+    if (r == 0) {
+        r = solar_port_read_frame(port, buf, cap, angle_framer, NULL, solar_now_ms() + timeout);
+        solar_port_close(port);
+    }
+    pthread_join(thread, NULL);
+    close(p.listener);
+    return r;
+}
+
+static void test_framed_reads(void)
+{
+    uint8_t buf[64];
+    long n = read_from_peer(PEER_FRAME_IN_PIECES, buf, sizeof(buf), 1000);
+    is_int(n, 7, "a frame arriving in pieces after noise is found whole");
+    ok(n == 7 && memcmp(buf, "<hello>", 7) == 0, "and is the frame");
+    is_int(read_from_peer(PEER_ENDLESS_NOISE, buf, sizeof(buf), 300), -SOLAR_ETIMEDOUT,
+           "endless noise ends at the deadline");
+    is_int(read_from_peer(PEER_SILENT, buf, sizeof(buf), 200), -SOLAR_ETIMEDOUT,
+           "a silent peer ends at the deadline");
+    is_int(read_from_peer(PEER_CLOSES, buf, sizeof(buf), 1000), -EPIPE, "a closed peer is EPIPE");
+    ok(solar_port_error_is_fatal(-EPIPE) && !solar_port_error_is_fatal(-SOLAR_ETIMEDOUT),
+       "a closed peer reopens the port, a timeout does not");
+    struct solar_port *port;
+    is_int(solar_port_open("tcp:127.0.0.1:1", 0, solar_now_ms() + 500, &port), -ECONNREFUSED,
+           "connection refused");
+    is_int(solar_port_open("/nonexistent/tty", 9600, 0, &port), -ENOENT, "missing tty");
+    is_int(solar_port_open("tcp:nohostport", 0, 0, &port), -EINVAL, "tcp without a port number");
+}
+
+int main(void)
+{
+    test_checksums();
+    test_options_parse();
+    test_port_kinds();
+    test_complaints();
+    test_framed_reads();
+    return tap_done();
+}
