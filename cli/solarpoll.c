@@ -46,6 +46,7 @@ struct poll_output {
     enum output_format format;
     const char *plugin;
     FILE *out;
+    FILE *notes; /* notifications; stderr, or held back with the values by `read` */
 };
 
 static void print_value(void *ctx, const char *instance, const char *type,
@@ -60,8 +61,8 @@ static void print_notification(void *ctx, enum solar_severity severity, const ch
                                const char *message)
 {
     const struct poll_output *po = ctx;
-    solar_log(severity == SOLAR_SEVERITY_OKAY ? SOLAR_LOG_INFO : SOLAR_LOG_WARNING, "%s-%s: %s",
-              po->plugin, instance, message);
+    fprintf(po->notes, "%s%s-%s: %s\n", severity == SOLAR_SEVERITY_OKAY ? "I! " : "W! ", po->plugin,
+            instance, message);
 }
 
 /* Builds a device from "DRIVER PORT KEY=VALUE..." words; prints the reason and returns
@@ -120,23 +121,27 @@ static int command_read(int argc, char **argv)
     if (status != 0)
         return status;
 
-    /* Printed only once the poll succeeded: a device that did not answer prints nothing. */
-    char *text = NULL;
-    size_t size = 0;
-    struct poll_output po = {format, dev->driver->name, open_memstream(&text, &size)};
-    if (!po.out) {
-        solar_device_free(dev);
-        return EXIT_NO_ANSWER;
+    /* Printed only once the poll succeeded: a device that did not answer prints nothing on
+     * stdout, and on stderr only the lifecycle's one line saying why. */
+    char *text = NULL, *notes = NULL;
+    size_t size = 0, notes_size = 0;
+    struct poll_output po = {format, dev->driver->name, open_memstream(&text, &size),
+                             open_memstream(&notes, &notes_size)};
+    int err = -ENOMEM;
+    if (po.out && po.notes) {
+        const struct solar_sink sink = {print_value, print_notification, &po};
+        err = solar_device_poll(dev, &sink);
     }
-    const struct solar_sink sink = {print_value, print_notification, &po};
-    int err = solar_device_poll(dev, &sink);
-    fclose(po.out);
-    if (err == 0)
+    if (po.out)
+        fclose(po.out);
+    if (po.notes)
+        fclose(po.notes);
+    if (err == 0) {
         fputs(text, stdout);
-    else
-        fprintf(stderr, "E! %s %s: %s\n", dev->driver->name, dev->config->port,
-                solar_strerror(err));
+        fputs(notes, stderr);
+    }
     free(text);
+    free(notes);
     solar_device_free(dev);
     return err == 0 ? 0 : EXIT_NO_ANSWER;
 }
@@ -181,7 +186,7 @@ static int command_execd(int argc, char **argv)
     char line[256];
     while (!stopping && fgets(line, sizeof(line), stdin)) {
         for (int i = 0; i < n && !stopping; i++) {
-            struct poll_output po = {OUTPUT_INFLUX, devices[i]->driver->name, stdout};
+            struct poll_output po = {OUTPUT_INFLUX, devices[i]->driver->name, stdout, stderr};
             const struct solar_sink sink = {print_value, print_notification, &po};
             solar_device_poll(devices[i], &sink);
         }

@@ -39,6 +39,7 @@ first reply byte.  Run with --help for the pack-state options.
 
 import argparse
 import errno
+import math
 import os
 import random
 import select
@@ -229,12 +230,23 @@ class Pack:
         self.alarm = u16(a.alarm, "alarm")
         self.bal_current = s16(a.balance_current, "balance current")
         self.model = a.model.encode("ascii")
+        self.wander = a.wander
         if len(self.model) > 255:
             raise ValueError("model string too long")
 
+    def drift(self, amplitude, period, phase=0.0):
+        """With --wander, a slow sine so that a demo shows values moving; else 0."""
+        if not self.wander:
+            return 0
+        return int(round(amplitude * math.sin(time.monotonic() * 2 * math.pi / period + phase)))
+
     def basic_info(self):
+        voltage = self.voltage
+        if self.wander:
+            voltage = u16(sum(self.cell_voltages_mv()) // 10, "voltage")
+        current = s16(self.current + self.drift(400, 20), "current")
         data = struct.pack(">HhHHHHHHHBBBBB",
-                           self.voltage, self.current, self.remaining,
+                           voltage, current, self.remaining,
                            self.nominal, self.cycles, self.date,
                            self.bal_lo, self.bal_hi, self.protection,
                            self.version, self.soc, self.fet,
@@ -245,8 +257,11 @@ class Pack:
                                 self.remaining, self.bal_current)
         return data
 
+    def cell_voltages_mv(self):
+        return [v + self.drift(6, 15, i) for i, v in enumerate(self.cell_mv)]
+
     def cell_voltages(self):
-        return b"".join(struct.pack(">H", v) for v in self.cell_mv)
+        return b"".join(struct.pack(">H", v) for v in self.cell_voltages_mv())
 
     def reply(self, reg):
         """The correct reply frame for a read of register reg."""
@@ -497,6 +512,8 @@ def build_argparser():
     f.add_argument("--seed", type=int, default=None,
                    help="random seed for the noise mode")
     s = p.add_argument_group("pack state")
+    s.add_argument("--wander", action="store_true",
+                   help="let current and cell voltages drift slowly (for demos; tests leave it off)")
     s.add_argument("--cells", type=int, default=4,
                    help="cell count (default 4); cell i = 3300+i mV")
     s.add_argument("--cell-mv", type=parse_list(int), default=None, metavar="MV,MV,..",
