@@ -126,13 +126,18 @@ void solar_device_free(struct solar_device *dev)
 }
 
 long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len, uint8_t *buf,
-                    size_t cap, solar_framer framer, const void *arg)
+                    size_t cap, solar_framer framer, const void *arg, int timeout_ms,
+                    int silence_ms)
 {
     struct solar_bus *bus = dev->bus;
     pthread_mutex_lock(&bus->lock);
     /* The deadline starts once the bus is ours: waiting for a neighbour's exchange is not the
      * device's silence. Each holder is bounded by its own deadline. */
-    int64_t deadline = solar_now_ms() + (int64_t)(dev->config->timeout * 1000);
+    if (timeout_ms <= 0)
+        timeout_ms = (int)(dev->config->timeout * 1000);
+    int64_t now = solar_now_ms();
+    int64_t deadline = now + timeout_ms;
+    int64_t silence_deadline = silence_ms > 0 ? now + silence_ms : deadline;
     long r = 0;
     if (!bus->port)
         r = solar_port_open(bus->spec, (unsigned)bus->baud, deadline, &bus->port);
@@ -141,7 +146,7 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
         r = solar_port_write(bus->port, req, req_len, deadline);
     }
     if (r == 0)
-        r = solar_port_read_frame(bus->port, buf, cap, framer, arg, deadline);
+        r = solar_port_read_frame(bus->port, buf, cap, framer, arg, silence_deadline, deadline);
     if (r < 0 && bus->port && solar_port_error_is_fatal((int)r)) {
         solar_port_close(bus->port);
         bus->port = NULL;

@@ -143,11 +143,14 @@ int solar_device_poll(struct solar_device *dev, const struct solar_sink *sink);
 
 /* --- calls for drivers, during connect and poll --- */
 
-/* Sends req and reads one frame found by framer into buf, under the bus lock and before the
- * device's Timeout; stale input is drained first. Returns the frame length or a negative error;
- * after a fatal port error the port is closed and reopened by the next exchange. */
+/* Sends req and reads one frame found by framer into buf, under the bus lock, within
+ * timeout_ms (0: the device's Timeout) from the moment the bus is ours; gives up sooner when
+ * silence_ms (0: no such limit) pass without one byte of answer. Stale input is drained first.
+ * Returns the frame length or a negative error; after a fatal port error the port is closed and
+ * reopened by the next exchange. */
 long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len, uint8_t *buf,
-                    size_t cap, solar_framer framer, const void *arg);
+                    size_t cap, solar_framer framer, const void *arg, int timeout_ms,
+                    int silence_ms);
 
 /* Values of the unit n on a bus are emitted as NAME-n; n = 0 returns to NAME. */
 void solar_set_unit(struct solar_device *dev, unsigned n);

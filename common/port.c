@@ -96,9 +96,10 @@ void solar_port_drain(struct solar_port *port)
 }
 
 long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, solar_framer framer,
-                           const void *arg, int64_t deadline)
+                           const void *arg, int64_t silence_deadline, int64_t deadline)
 {
     size_t have = 0;
+    int64_t wait_until = silence_deadline < deadline ? silence_deadline : deadline;
     for (;;) {
         /* Let the framer see what is buffered before waiting for more. */
         while (have > 0) {
@@ -113,10 +114,11 @@ long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, so
         }
         if (have == cap)
             return -SOLAR_ESHORT;
-        long n = port->ops->read(port, buf + have, cap - have, deadline);
+        long n = port->ops->read(port, buf + have, cap - have, wait_until);
         if (n < 0)
             return n;
         have += (size_t)n;
+        wait_until = deadline; /* the device is talking: it gets the whole time */
     }
 }
 

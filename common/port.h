@@ -55,10 +55,11 @@ int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, in
 void solar_port_drain(struct solar_port *port);
 
 /* Reads until framer finds a complete frame, which is left at buf[0]; returns its length.
- * Errors: -SOLAR_ETIMEDOUT at the deadline, -SOLAR_ESHORT when cap fills without a frame,
- * -EPIPE when the peer closed, other negative errno values from the backend. */
+ * Gives up at deadline, or at silence_deadline when not one byte has arrived by then (pass
+ * deadline for no separate limit). Errors: -SOLAR_ETIMEDOUT, -SOLAR_ESHORT when cap fills
+ * without a frame, -EPIPE when the peer closed, other negative errno values from the backend. */
 long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, solar_framer framer,
-                           const void *arg, int64_t deadline);
+                           const void *arg, int64_t silence_deadline, int64_t deadline);
 
 /* True for errors after which the port must be closed and opened again (the device vanished
  * or the connection broke), false for protocol errors and timeouts on a healthy line. */

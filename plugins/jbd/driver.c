@@ -73,18 +73,26 @@ static const struct solar_metric_doc jbd_metrics[] = {
     {NULL},
 };
 
-/* Reads one register into its payload. The first request of a poll is sent twice when the
- * first gets no answer: a sleeping BMS wakes on it without replying (V11 protocol, section 1). */
+/* A sleeping BMS wakes on a request without answering it (V11 protocol, section 1); an awake
+ * one starts answering within ~150 ms. So when the first request of a poll meets this share of
+ * the Timeout in silence it is sent again, and the two together still fail within one Timeout. */
+#define WAKE_SILENCE_SHARE 0.4
+
+/* Reads one register into its payload; when wake is set, resends once after silence. */
 static int read_register(struct solar_device *dev, uint8_t reg, uint8_t *frame,
-                         const uint8_t **data, size_t *len, int resend)
+                         const uint8_t **data, size_t *len, bool wake)
 {
     uint8_t request[JBD_REQUEST_LEN];
     jbd_request_build(reg, request);
-    long n =
-        solar_exchange(dev, request, sizeof(request), frame, JBD_FRAME_MAX, jbd_frame_find, &reg);
-    if (n == -SOLAR_ETIMEDOUT && resend)
+    int timeout_ms = (int)(dev->config->timeout * 1000);
+    int silence_ms = wake ? (int)(timeout_ms * WAKE_SILENCE_SHARE) : 0;
+    int64_t start = solar_now_ms();
+    long n = solar_exchange(dev, request, sizeof(request), frame, JBD_FRAME_MAX, jbd_frame_find,
+                            &reg, timeout_ms, silence_ms);
+    int left_ms = timeout_ms - (int)(solar_now_ms() - start);
+    if (n == -SOLAR_ETIMEDOUT && wake && left_ms > 0)
         n = solar_exchange(dev, request, sizeof(request), frame, JBD_FRAME_MAX, jbd_frame_find,
-                           &reg);
+                           &reg, left_ms, 0);
     if (n < 0)
         return (int)n;
     return jbd_frame_check(frame, (size_t)n, reg, data, len);
@@ -96,7 +104,7 @@ static int jbd_connect(struct solar_device *dev)
     uint8_t frame[JBD_FRAME_MAX];
     const uint8_t *data;
     size_t len;
-    int err = read_register(dev, JBD_REG_HW_VERSION, frame, &data, &len, 1);
+    int err = read_register(dev, JBD_REG_HW_VERSION, frame, &data, &len, true);
     if (err == -SOLAR_EDEVICE) {
         /* Some clones do not know register 0x05; the data registers still work. */
         strcpy(state->model, "unknown");
@@ -153,10 +161,10 @@ static int jbd_poll(struct solar_device *dev)
     struct jbd_basic_info info;
     struct jbd_cells cells;
 
-    int err = read_register(dev, JBD_REG_BASIC_INFO, frame, &data, &len, 1);
+    int err = read_register(dev, JBD_REG_BASIC_INFO, frame, &data, &len, true);
     if (err < 0 || (err = jbd_basic_info_decode(data, len, &info)) < 0)
         return err;
-    err = read_register(dev, JBD_REG_CELLS, frame, &data, &len, 0);
+    err = read_register(dev, JBD_REG_CELLS, frame, &data, &len, false);
     if (err < 0 || (err = jbd_cells_decode(data, len, &cells)) < 0)
         return err;
 

@@ -7,20 +7,20 @@
 CONTROL="$WORK/jbd.control"
 : >"$CONTROL"
 start_sim jbd jbd_sim.py --link "$WORK/jbd0" --control "$CONTROL" --extended || exit 1
+PTY=$(sed -n 's/^READY //p' "$WORK/jbd.ready")
 
-start_collectd "
-LoadPlugin csv
-<Plugin csv>
-  DataDir \"$WORK/csv\"
-  StoreRates false
-</Plugin>
-LoadPlugin jbd
+start_collectd "LoadPlugin jbd
 <Plugin jbd>
   <Device \"pack\">
     Port \"$WORK/jbd0\"
     Timeout 1.5
   </Device>
-</Plugin>" csv jbd
+  # The same tty by its other name: one bus, one lock, two read threads.
+  <Device \"twin\">
+    Port \"$PTY\"
+    Timeout 1.5
+  </Device>
+</Plugin>" jbd
 
 has_values() { [ "$(csv_rows jbd-pack voltage-pack)" -gt 0 ]; }
 check "collectd writes jbd values" wait_for 15 has_values
@@ -50,6 +50,10 @@ check "bool-balancing_cell_01 0" expect jbd-pack bool-balancing_cell_01 0
 check "bool-charge_fet 1" expect jbd-pack bool-charge_fet 1
 check "bool-protection_short_circuit 0" expect jbd-pack bool-protection_short_circuit 0
 check "bool-up 1" expect jbd-pack bool-up 1
+twin_has_values() { [ "$(csv_rows jbd-twin voltage-pack)" -gt 2 ] && [ "$(csv_rows jbd-pack voltage-pack)" -gt 2 ]; }
+check "two devices on one port both read" wait_for 10 twin_has_values
+check "twin: exact values" expect jbd-twin voltage-cell_04 3.304
+check "shared port: no garbled exchange" bash -c "! grep -qE 'checksum|malformed|no reply' '$WORK/collectd.log'"
 check "model string logged at connect" grep -q 'connected to BMS model "JBD-SIM-4S-100A"' "$WORK/collectd.log"
 
 # A silent BMS: bool-up 0, nothing else, collectd keeps running.

@@ -8,13 +8,7 @@ start_sim house jbd_sim.py --link "$WORK/ttyJBD0" --cells 4 --ntc 2 --wander || 
 start_sim shed jbd_sim.py --tcp 0 --cells 16 --ntc 3 --extended --current -3.1 --soc 64 --model JBD-SIM-16S-200A --wander || exit 1
 shed_port=$(sed -n 's/^READY //p' "$WORK/shed.ready")
 
-start_collectd "
-LoadPlugin csv
-<Plugin csv>
-  DataDir \"$WORK/csv\"
-  StoreRates false
-</Plugin>
-LoadPlugin jbd
+start_collectd "LoadPlugin jbd
 <Plugin jbd>
   <Device \"house\">
     Port \"$WORK/ttyJBD0\"
@@ -23,7 +17,7 @@ LoadPlugin jbd
     Port \"$shed_port\"
     Interval 2
   </Device>
-</Plugin>" csv jbd
+</Plugin>" jbd
 
 cat <<TEXT
 collectd is running with the jbd plugin against two simulated BMSes:

@@ -64,12 +64,13 @@ start_sim() {
 }
 
 # start_collectd CONFIG_BODY PLUGINS...: runs collectd -f with the built plugins and the named
-# stock ones copied into a private PluginDir (collectd refuses symlinks there).
+# stock ones copied into a private PluginDir (collectd refuses symlinks there). Values go to
+# the csv writer under $WORK/csv, the log and notifications to $WORK/collectd.log.
 start_collectd() {
     local body="$1"
     shift
     mkdir -p "$WORK/plugins" "$WORK/csv"
-    for p in logfile "$@"; do
+    for p in logfile csv "$@"; do
         if [ -f "$top_builddir/plugins/.libs/$p.so" ]; then
             cp "$top_builddir/plugins/.libs/$p.so" "$WORK/plugins/"
         else
@@ -91,6 +92,11 @@ LoadPlugin logfile
   File "$WORK/collectd.log"
   Timestamp true
   PrintSeverity true
+</Plugin>
+LoadPlugin csv
+<Plugin csv>
+  DataDir "$WORK/csv"
+  StoreRates false
 </Plugin>
 $body
 CONF
@@ -120,6 +126,15 @@ csv_rows() {
     local f
     f=$(csv_file "$1" "$2")
     if [ -f "$f" ]; then grep -vc '^epoch' "$f"; else echo 0; fi
+}
+
+# elapsed_ms COMMAND...: runs the command; prints the milliseconds it took.
+elapsed_ms() {
+    local start end
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    echo $(((end - start) / 1000000))
 }
 
 # same_number A B: numerically equal to 1e-9.

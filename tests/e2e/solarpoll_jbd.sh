@@ -47,6 +47,16 @@ echo silent >"$CONTROL"
 check "a silent device exits 1" [ $? -eq 1 ]
 check "and prints nothing on stdout" [ ! -s "$WORK/silent.out" ]
 check "and says why on stderr" grep -q 'no reply before the deadline' "$WORK/silent.err"
+took=$(elapsed_ms "$SOLARPOLL" read jbd "$PORT" timeout=1)
+echo "# a silent device took $took ms with timeout=1"
+check "a silent device fails within Timeout, the wake-up resend included" [ "$took" -lt 1300 ]
+
+# A sleeping BMS ignores the first request after a quiet spell; the resend wakes it.
+echo sleepy >"$CONTROL"
+sleep 2.2
+"$SOLARPOLL" read jbd "$PORT" >/dev/null 2>&1
+check "a sleeping BMS answers the resend" [ $? -eq 0 ]
+
 echo normal >"$CONTROL"
 "$SOLARPOLL" read jbd "$PORT" tiemout=1 2>"$WORK/bad.err"
 check "a wrong key exits 2" [ $? -eq 2 ]

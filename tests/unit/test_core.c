@@ -166,7 +166,13 @@ static void test_complaints(void)
 
 /* --- framed reads against a loopback peer --- */
 
-enum peer_behaviour { PEER_FRAME_IN_PIECES, PEER_ENDLESS_NOISE, PEER_CLOSES, PEER_SILENT };
+enum peer_behaviour {
+    PEER_FRAME_IN_PIECES,
+    PEER_FRAME_TRICKLING, /* one byte every 60 ms: talking, but slowly */
+    PEER_ENDLESS_NOISE,
+    PEER_CLOSES,
+    PEER_SILENT,
+};
 
 struct peer {
     int listener;
@@ -192,6 +198,13 @@ static void *peer_run(void *arg)
             break;
         usleep(200000);
         break;
+    case PEER_FRAME_TRICKLING:
+        for (const char *piece = "<slow>"; *piece; piece++) {
+            if (write(fd, piece, 1) != 1)
+                break;
+            usleep(60000);
+        }
+        break;
     case PEER_ENDLESS_NOISE:
         while (send(fd, noise, sizeof(noise), MSG_NOSIGNAL) > 0)
             continue;
@@ -216,7 +229,8 @@ static long angle_framer(const uint8_t *buf, size_t len, const void *arg)
     return end ? end - buf + 1 : 0;
 }
 
-static long read_from_peer(enum peer_behaviour behaviour, uint8_t *buf, size_t cap, int timeout)
+static long read_from_peer(enum peer_behaviour behaviour, uint8_t *buf, size_t cap, int silence,
+                           int timeout)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(addr);
@@ -232,7 +246,8 @@ static long read_from_peer(enum peer_behaviour behaviour, uint8_t *buf, size_t c
     struct solar_port *port;
     long r = solar_port_open(spec, 0, solar_now_ms() + 1000, &port);
     if (r == 0) {
-        r = solar_port_read_frame(port, buf, cap, angle_framer, NULL, solar_now_ms() + timeout);
+        int64_t now = solar_now_ms();
+        r = solar_port_read_frame(port, buf, cap, angle_framer, NULL, now + silence, now + timeout);
         solar_port_close(port);
     }
     pthread_join(thread, NULL);
@@ -243,14 +258,20 @@ static long read_from_peer(enum peer_behaviour behaviour, uint8_t *buf, size_t c
 static void test_framed_reads(void)
 {
     uint8_t buf[64];
-    long n = read_from_peer(PEER_FRAME_IN_PIECES, buf, sizeof(buf), 1000);
+    long n = read_from_peer(PEER_FRAME_IN_PIECES, buf, sizeof(buf), 1000, 1000);
     is_int(n, 7, "a frame arriving in pieces after noise is found whole");
     ok(n == 7 && memcmp(buf, "<hello>", 7) == 0, "and is the frame");
-    is_int(read_from_peer(PEER_ENDLESS_NOISE, buf, sizeof(buf), 300), -SOLAR_ETIMEDOUT,
+    is_int(read_from_peer(PEER_FRAME_TRICKLING, buf, sizeof(buf), 100, 2000), 6,
+           "a reply trickling past the silence deadline is read whole");
+    is_int(read_from_peer(PEER_ENDLESS_NOISE, buf, sizeof(buf), 300, 300), -SOLAR_ETIMEDOUT,
            "endless noise ends at the deadline");
-    is_int(read_from_peer(PEER_SILENT, buf, sizeof(buf), 200), -SOLAR_ETIMEDOUT,
+    is_int(read_from_peer(PEER_SILENT, buf, sizeof(buf), 200, 200), -SOLAR_ETIMEDOUT,
            "a silent peer ends at the deadline");
-    is_int(read_from_peer(PEER_CLOSES, buf, sizeof(buf), 1000), -EPIPE, "a closed peer is EPIPE");
+    /* The silent peer hangs up after 400 ms: without the silence deadline this is -EPIPE. */
+    is_int(read_from_peer(PEER_SILENT, buf, sizeof(buf), 100, 3000), -SOLAR_ETIMEDOUT,
+           "a silent peer ends at the silence deadline");
+    is_int(read_from_peer(PEER_CLOSES, buf, sizeof(buf), 1000, 1000), -EPIPE,
+           "a closed peer is EPIPE");
     ok(solar_port_error_is_fatal(-EPIPE) && !solar_port_error_is_fatal(-SOLAR_ETIMEDOUT),
        "a closed peer reopens the port, a timeout does not");
     struct solar_port *port;
