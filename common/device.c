@@ -155,6 +155,16 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
     return r;
 }
 
+void solar_bus_lock(struct solar_device *dev)
+{
+    pthread_mutex_lock(&dev->bus->lock);
+}
+
+void solar_bus_unlock(struct solar_device *dev)
+{
+    pthread_mutex_unlock(&dev->bus->lock);
+}
+
 void solar_set_unit(struct solar_device *dev, unsigned n)
 {
     if (n == 0)

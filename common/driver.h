@@ -152,6 +152,12 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
                     size_t cap, solar_framer framer, const void *arg, int timeout_ms,
                     int silence_ms);
 
+/* For drivers that drive the line through another library (libmodbus opens its own fd): holds
+ * the device's bus lock, so that no other device on the same port talks in between. Every
+ * exchange between the two calls must carry its own deadline. */
+void solar_bus_lock(struct solar_device *dev);
+void solar_bus_unlock(struct solar_device *dev);
+
 /* Values of the unit n on a bus are emitted as NAME-n; n = 0 returns to NAME. */
 void solar_set_unit(struct solar_device *dev, unsigned n);
 
