@@ -11,8 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reconnect attempts after a failed one wait 1, 2, 4 ... seconds, at most this long. */
-#define BACKOFF_MAX_MS 30000
+/* A failed connect that cost time (a silent line holds a read thread for its Timeout) is not
+ * tried again for 1, 2, then 4 s; one that failed at once (no such port, connection refused)
+ * costs nothing and is tried at the next poll. The cap keeps recovery within one interval at
+ * the usual Intervals (>= 4 s) and a dead device's share of a read thread low at Interval 1. */
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS   4000
+#define CHEAP_FAILURE_MS 100
 
 struct solar_bus {
     char key[PATH_MAX]; /* the port spec, with a serial path resolved */
@@ -272,6 +277,20 @@ static void report_up(struct solar_device *dev)
     solar_emit(dev, "bool", "up", 1);
 }
 
+static void schedule_retry(struct solar_device *dev, int64_t attempt_start)
+{
+    int64_t now = solar_now_ms();
+    if (now - attempt_start < CHEAP_FAILURE_MS) {
+        dev->retry_at_ms = 0;
+        return;
+    }
+    int64_t backoff = BACKOFF_FIRST_MS;
+    for (unsigned i = 0; i < dev->failures && backoff < BACKOFF_MAX_MS; i++)
+        backoff *= 2;
+    dev->failures++;
+    dev->retry_at_ms = now + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
+}
+
 int solar_device_poll(struct solar_device *dev, const struct solar_sink *sink)
 {
     dev->sink = sink;
@@ -286,9 +305,7 @@ int solar_device_poll(struct solar_device *dev, const struct solar_sink *sink)
         }
         err = device_connect(dev);
         if (err < 0) {
-            dev->failures++;
-            int64_t backoff = (int64_t)1000 << (dev->failures < 6 ? dev->failures - 1 : 5);
-            dev->retry_at_ms = now + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
+            schedule_retry(dev, now);
             report_down(dev, err, now);
             return err;
         }

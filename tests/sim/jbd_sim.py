@@ -170,25 +170,19 @@ def parse_list(conv):
     return parse
 
 
-def u16(value, name):
-    value = int(value)
-    if not 0 <= value <= 0xFFFF:
-        raise ValueError("%s out of u16 range: %d" % (name, value))
-    return value
+def ranged(lo, hi, kind):
+    """A converter to int that refuses values a field of this kind cannot carry."""
+    def convert(value, name):
+        value = int(value)
+        if not lo <= value <= hi:
+            raise ValueError("%s out of %s range: %d" % (name, kind, value))
+        return value
+    return convert
 
 
-def s16(value, name):
-    value = int(value)
-    if not -0x8000 <= value <= 0x7FFF:
-        raise ValueError("%s out of s16 range: %d" % (name, value))
-    return value
-
-
-def u8(value, name):
-    value = int(value)
-    if not 0 <= value <= 0xFF:
-        raise ValueError("%s out of u8 range: %d" % (name, value))
-    return value
+u8 = ranged(0, 0xFF, "u8")
+u16 = ranged(0, 0xFFFF, "u16")
+s16 = ranged(-0x8000, 0x7FFF, "s16")
 
 
 class Pack:

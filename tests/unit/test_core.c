@@ -12,6 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Longer than the lifecycle's threshold (100 ms) for a failure that cost time. */
+#define COSTLY_CONNECT_MS 150
+
 static void test_checksums(void)
 {
     const uint8_t *check = (const uint8_t *)"123456789";
@@ -281,6 +284,114 @@ static void test_framed_reads(void)
     is_int(solar_port_open("tcp:nohostport", 0, 0, &port), -EINVAL, "tcp without a port number");
 }
 
+/* --- the device lifecycle, with a driver whose answers the test decides --- */
+
+static struct {
+    int connect_result, poll_result;
+    int connect_sleep_ms; /* a connect that costs time, like a silent line */
+    int connects;
+} fake;
+
+static int fake_connect(struct solar_device *dev)
+{
+    (void)dev;
+    fake.connects++;
+    if (fake.connect_sleep_ms)
+        usleep((useconds_t)fake.connect_sleep_ms * 1000);
+    return fake.connect_result;
+}
+
+static int fake_poll(struct solar_device *dev)
+{
+    if (fake.poll_result == 0)
+        solar_emit(dev, "voltage", "pack", 52.1);
+    return fake.poll_result;
+}
+
+static const struct solar_driver fake_driver = {
+    .name = "fake",
+    .port_kinds = SOLAR_PORT_SERIAL,
+    .default_baud = 9600,
+    .default_timeout = 1,
+    .config_size = sizeof(struct solar_config),
+    .connect = fake_connect,
+    .poll = fake_poll,
+};
+
+static struct {
+    char values[512];
+    char notes[512];
+} seen;
+
+static void record_value(void *ctx, const char *instance, const char *type,
+                         const char *type_instance, double value)
+{
+    (void)ctx;
+    size_t n = strlen(seen.values);
+    snprintf(seen.values + n, sizeof(seen.values) - n, "%s/%s-%s=%g ", instance, type,
+             type_instance, value);
+}
+
+static void record_note(void *ctx, enum solar_severity severity, const char *instance,
+                        const char *message)
+{
+    (void)ctx;
+    size_t n = strlen(seen.notes);
+    snprintf(seen.notes + n, sizeof(seen.notes) - n, "%d %s: %s|", severity, instance, message);
+}
+
+static const struct solar_sink recorder = {record_value, record_note, NULL};
+
+static int poll_once(struct solar_device *dev)
+{
+    memset(&seen, 0, sizeof(seen));
+    return solar_device_poll(dev, &recorder);
+}
+
+static void test_lifecycle(void)
+{
+    char err[256];
+    struct solar_config *cfg = malloc(sizeof(*cfg));
+    solar_config_init(&fake_driver, cfg);
+    solar_config_set(&fake_driver, cfg, "Port", "/dev/fake0", err, sizeof(err));
+    solar_config_finish(&fake_driver, cfg, err, sizeof(err));
+    struct solar_device *dev;
+    is_int(solar_device_new(&fake_driver, cfg, &dev), 0, "device created");
+    solar_log_set_handler(count_log);
+    logged = 0;
+
+    is_int(poll_once(dev), 0, "a poll that answers");
+    is_str(seen.values, "fake0/voltage-pack=52.1 fake0/bool-up=1 ", "its values, then up 1");
+    is_str(seen.notes, "", "no notification for a device that was never down");
+
+    fake.poll_result = -SOLAR_ETIMEDOUT;
+    fake.connect_result = -SOLAR_ETIMEDOUT;
+    is_int(poll_once(dev), -SOLAR_ETIMEDOUT, "a poll that gets no answer");
+    is_str(seen.values, "fake0/bool-up=0 ", "only up 0, nothing stale");
+    is_str(seen.notes, "2 fake0: fake is not answering: no reply before the deadline|",
+           "the loss notified as a failure");
+    fake.connects = 0;
+    poll_once(dev);
+    is_int(fake.connects, 1, "a cheap failed connect is retried at the next poll");
+    is_str(seen.notes, "", "the loss is notified once");
+    fake.connect_sleep_ms = COSTLY_CONNECT_MS;
+    poll_once(dev);
+    poll_once(dev);
+    is_int(fake.connects, 2, "after a costly failed connect the next poll backs off");
+    is_str(seen.values, "fake0/bool-up=0 ", "and reports up 0 while backing off");
+    is_int(logged, 1, "the failure was logged once");
+
+    fake.connect_result = fake.poll_result = 0;
+    fake.connect_sleep_ms = 0;
+    dev->retry_at_ms = 0; /* the backoff has run out */
+    is_int(poll_once(dev), 0, "answering again");
+    is_str(seen.values, "fake0/voltage-pack=52.1 fake0/bool-up=1 ", "values again, up 1");
+    is_str(seen.notes, "0 fake0: fake is answering again|", "the recovery notified as okay");
+    is_int(logged, 2, "the recovery logged once");
+    solar_log_set_handler(NULL);
+    solar_device_free(dev);
+}
+
 int main(void)
 {
     test_checksums();
@@ -288,5 +399,6 @@ int main(void)
     test_port_kinds();
     test_complaints();
     test_framed_reads();
+    test_lifecycle();
     return tap_done();
 }
