@@ -25,9 +25,15 @@ enum solar_port_kind {
 
 struct solar_port;
 
-/* A framer looks at the len bytes received so far, starting at buf[0]. It returns the length of
- * the complete frame at buf[0], 0 when more bytes are needed, or -k to discard k leading bytes
- * (noise, a false start). arg is passed through unchanged. */
+/* A framer looks at the len bytes received so far, starting at buf[0]. It returns:
+ *   n, 0 < n <= len   a complete frame of n bytes at buf[0];
+ *   n > len           no frame yet, and none can complete before n bytes are in (a length the
+ *                     header announced, or a minimum size): the port then waits for them in the
+ *                     kernel instead of waking for every byte;
+ *   0                 no frame yet, nothing known about its length;
+ *   -k                discard k leading bytes (noise, a false start).
+ * Before the first byte it is called once with len 0, to learn the shortest frame (or 0).
+ * arg is passed through unchanged. */
 typedef long (*solar_framer)(const uint8_t *buf, size_t len, const void *arg);
 
 /* Milliseconds of CLOCK_MONOTONIC. */

@@ -6,9 +6,10 @@
 
 struct solar_port_ops {
     const char *name;
-    /* Reads what is available, waiting at most until deadline for the first byte. Returns the
-     * byte count (> 0), -SOLAR_ETIMEDOUT, -EPIPE on end of stream, or another negative errno. */
-    long (*read)(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline);
+    /* Reads what is available once want bytes are (or, at deadline, whatever is). Returns the
+     * byte count (> 0), -SOLAR_ETIMEDOUT when nothing came, -EPIPE on end of stream, or another
+     * negative errno. want is a hint: a backend may return fewer bytes earlier. */
+    long (*read)(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline, size_t want);
     int (*write)(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline);
     void (*drain)(struct solar_port *port);
     void (*close)(struct solar_port *port);
@@ -16,8 +17,9 @@ struct solar_port_ops {
 
 struct solar_port {
     const struct solar_port_ops *ops;
-    int fd;       /* serial and tcp backends */
-    void *handle; /* libserialport or hidapi handle */
+    int fd;           /* serial and tcp backends */
+    void *handle;     /* libserialport or hidapi handle */
+    size_t low_water; /* bytes the kernel gathers before poll() wakes us (VMIN, SO_RCVLOWAT) */
 };
 
 int solar_serial_open(const char *path, unsigned baud, struct solar_port **out);

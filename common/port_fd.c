@@ -38,14 +38,16 @@ long solar_fd_read(int fd, uint8_t *buf, size_t cap, int64_t deadline)
 {
     for (;;) {
         int err = wait_fd(fd, POLLIN, deadline);
-        if (err < 0)
-            return err;
+        /* At the deadline, bytes below the low-water mark are still bytes: take them, so that
+         * a slow talker is not mistaken for a silent one. */
         ssize_t n = read(fd, buf, cap);
         if (n > 0)
             return n;
-        if (n == 0)
+        if (n == 0 && err == 0)
             return -EPIPE;
-        if (errno != EAGAIN && errno != EINTR)
+        if (err < 0)
+            return err;
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
             return -errno;
     }
 }
@@ -75,8 +77,14 @@ void solar_fd_drain(int fd)
         continue;
 }
 
-static long tcp_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline)
+static long tcp_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline,
+                     size_t want)
 {
+    if (want != port->low_water) {
+        int lowat = (int)want;
+        setsockopt(port->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+        port->low_water = want;
+    }
     return solar_fd_read(port->fd, buf, cap, deadline);
 }
 
@@ -171,6 +179,7 @@ int solar_tcp_open(const char *address, int64_t deadline, struct solar_port **ou
     }
     port->ops = &tcp_ops;
     port->fd = fd;
+    port->low_water = 1;
     *out = port;
     return 0;
 }

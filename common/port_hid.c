@@ -21,8 +21,11 @@ static void hid_init_once(void)
     hid_init_status = hid_init();
 }
 
-static long hid_port_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline)
+/* Reports arrive whole: want has nothing to gather. */
+static long hid_port_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline,
+                          size_t want)
 {
+    (void)want;
     uint8_t report[64];
     for (;;) {
         int64_t left = deadline - solar_now_ms();

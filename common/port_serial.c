@@ -12,6 +12,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -23,8 +24,30 @@ static const struct {
     {38400, B38400}, {57600, B57600}, {115200, B115200}, {230400, B230400}, {460800, B460800},
 };
 
-static long serial_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline)
+struct serial_port {
+    struct solar_port port;
+    struct termios tio; /* as set on the line, so that VMIN changes cost one ioctl */
+};
+
+/* With VTIME 0, poll() on a tty wakes only when VMIN bytes are in (n_tty), so a frame of known
+ * length costs one wakeup instead of one per byte. VMIN is a byte: at most 255. TCSETS rather
+ * than tcsetattr(), which reads the settings back twice around the one write that matters. */
+static void serial_set_low_water(struct solar_port *port, size_t want)
 {
+    struct serial_port *serial = (struct serial_port *)port;
+    size_t vmin = want < 255 ? want : 255;
+    if (vmin == port->low_water)
+        return;
+    serial->tio.c_cc[VMIN] = (cc_t)vmin;
+    serial->tio.c_cc[VTIME] = 0;
+    if (ioctl(port->fd, TCSETS, &serial->tio) == 0)
+        port->low_water = vmin;
+}
+
+static long serial_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline,
+                        size_t want)
+{
+    serial_set_low_water(port, want);
     return solar_fd_read(port->fd, buf, cap, deadline);
 }
 
@@ -41,7 +64,6 @@ static int serial_write(struct solar_port *port, const uint8_t *buf, size_t len,
 static void serial_drain(struct solar_port *port)
 {
     tcflush(port->fd, TCIFLUSH);
-    solar_fd_drain(port->fd);
 }
 
 static void serial_close(struct solar_port *port)
@@ -147,14 +169,18 @@ int solar_serial_open(const char *path, unsigned baud, struct solar_port **out)
         return err;
     }
 
-    struct solar_port *port = calloc(1, sizeof(*port));
-    if (!port) {
+    struct serial_port *serial = calloc(1, sizeof(*serial));
+    if (!serial || tcgetattr(fd, &serial->tio) < 0) {
+        err = serial ? -errno : -ENOMEM;
+        free(serial);
         sp ? (sp_close(sp), sp_free_port(sp)) : (void)close(fd);
-        return -ENOMEM;
+        return err;
     }
+    struct solar_port *port = &serial->port;
     port->ops = &serial_ops;
     port->fd = fd;
     port->handle = sp;
+    port->low_water = 0; /* unknown until the first read sets it */
     *out = port;
     return 0;
 }

@@ -44,17 +44,15 @@ size_t jbd_request_build(uint8_t reg, uint8_t out[JBD_REQUEST_LEN])
 long jbd_frame_find(const uint8_t *buf, size_t len, const void *arg)
 {
     const uint8_t *reg = arg;
-    if (len == 0)
-        return 0;
-    if (buf[0] != JBD_START) {
+    if (len > 0 && buf[0] != JBD_START) {
         const uint8_t *start = memchr(buf, JBD_START, len);
         return -(long)(start ? (size_t)(start - buf) : len);
     }
     if (len < 4)
-        return 0;
+        return JBD_OVERHEAD; /* no frame is shorter */
     size_t total = (size_t)buf[3] + JBD_OVERHEAD;
     if (len < total)
-        return 0;
+        return (long)total;
     /* A DD inside noise would announce a frame that does not end in 77: skip it and resync. */
     if (buf[total - 1] != JBD_END)
         return -1;

@@ -69,7 +69,8 @@ struct jbd_cells {
 size_t jbd_request_build(uint8_t reg, uint8_t out[JBD_REQUEST_LEN]);
 
 /* Framer for solar_port_read_frame(): looks at the len bytes received so far.
- * Returns the length of the complete frame at buf[0], 0 when more bytes are needed, or -k to
+ * Returns the length of the complete frame at buf[0], the length of the frame still arriving
+ * (more than len: what its length byte announces, or the 7 bytes of the shortest frame), or -k to
  * discard k leading bytes (noise before DD, a DD that does not start a frame, and, when arg
  * points to a register number, a whole frame answering another register: a late reply to an
  * earlier request, which the exchange must outwait rather than fail on). */

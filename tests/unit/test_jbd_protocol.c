@@ -331,8 +331,9 @@ static void test_framer(void)
     int n =
         tap_hex("00 13 77 DD 04 00 08 0F 23 0F 1C 0F 12 0F 1D FF 4E 77", stream, sizeof(stream));
     is_int(jbd_frame_find(stream, (size_t)n, NULL), -3, "noise before DD is skipped");
-    is_int(jbd_frame_find(stream + 3, 3, NULL), 0, "a partial header waits for more");
-    is_int(jbd_frame_find(stream + 3, 10, NULL), 0, "a partial frame waits for more");
+    is_int(jbd_frame_find(stream, 0, NULL), 7, "before any byte: the shortest frame is 7 bytes");
+    is_int(jbd_frame_find(stream + 3, 3, NULL), 7, "a partial header waits for a whole frame");
+    is_int(jbd_frame_find(stream + 3, 10, NULL), 15, "a partial frame waits for its length");
     uint8_t want = 0x03;
     is_int(jbd_frame_find(stream + 3, (size_t)n - 3, &want), -(n - 3),
            "a whole frame for another register is skipped");
