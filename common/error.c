@@ -20,6 +20,8 @@ const char *solar_strerror(int err)
         return "no reply before the deadline";
     case SOLAR_EUNSUPPORT:
         return "command not supported by the device";
+    case ENOTTY:
+        return "not a serial port (tty)";
     default:
         return strerror(abs(err));
     }

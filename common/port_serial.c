@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -151,8 +152,11 @@ int solar_serial_open(const char *path, unsigned baud, struct solar_port **out)
 {
     /* /dev/serial/by-id names are symlinks, which libserialport does not follow. */
     char real[PATH_MAX];
-    if (!realpath(path, real))
+    struct stat st;
+    if (!realpath(path, real) || stat(real, &st) < 0)
         return -errno;
+    if (!S_ISCHR(st.st_mode))
+        return -ENOTTY; /* a file or a directory: say so, not "invalid argument" */
 
     struct sp_port *sp = NULL;
     int fd = -1;
