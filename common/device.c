@@ -253,10 +253,8 @@ static void report_down(struct solar_device *dev, int err, int64_t now)
     if (!dev->reported || dev->up)
         solar_notify(dev, SOLAR_SEVERITY_FAILURE, "%s is not answering: %s", dev->driver->name,
                      solar_strerror(err));
-    char message[512];
-    snprintf(message, sizeof(message), "\"%s\" (%s): %s", dev->config->name, dev->config->port,
-             solar_strerror(err));
-    solar_complain(&dev->complaint, SOLAR_LOG_ERR, now, "%s", message);
+    solar_complain(&dev->complaint, SOLAR_LOG_ERR, now, "\"%s\" (%s): %s", dev->config->name,
+                   dev->config->port, solar_strerror(err));
     dev->up = false;
     dev->reported = true;
     dev->last_error = err;

@@ -1,6 +1,7 @@
-/* Serial backend: libserialport configures real UARTs; pseudo-terminals, which libserialport
- * 0.1.1 refuses because they have no /sys/class/tty entry, are configured with termios. Both
- * end up as a non-blocking fd read through the shared fd helpers. */
+/* Serial backend: libserialport configures the ttys it knows; pseudo-terminals, which
+ * libserialport 0.1.1 refuses because they have no /sys/class/tty entry, and any other tty it
+ * cannot look up are configured with termios. Both end up as a non-blocking fd read through
+ * the shared fd helpers. */
 #include "port_backend.h"
 
 #include "error.h"
@@ -67,14 +68,20 @@ static void serial_drain(struct solar_port *port)
     tcflush(port->fd, TCIFLUSH);
 }
 
+/* Closes a line opened either way: through libserialport (sp) or as a bare fd. */
+static void close_line(struct sp_port *sp, int fd)
+{
+    if (sp) {
+        sp_close(sp);
+        sp_free_port(sp);
+    } else {
+        close(fd);
+    }
+}
+
 static void serial_close(struct solar_port *port)
 {
-    if (port->handle) {
-        sp_close(port->handle);
-        sp_free_port(port->handle);
-    } else {
-        close(port->fd);
-    }
+    close_line(port->handle, port->fd);
     free(port);
 }
 
@@ -121,12 +128,13 @@ static int sp_error(enum sp_return ret)
     return ret == SP_ERR_FAIL ? -(sp_last_error_code() ? sp_last_error_code() : EIO) : -EINVAL;
 }
 
+/* Returns 1 when libserialport does not know the port (the caller falls back to termios). */
 static int open_with_libserialport(const char *path, unsigned baud, struct sp_port **out, int *fd)
 {
     struct sp_port *sp;
-    enum sp_return ret = sp_get_port_by_name(path, &sp);
-    if (ret != SP_OK)
-        return sp_error(ret);
+    if (sp_get_port_by_name(path, &sp) != SP_OK)
+        return 1;
+    enum sp_return ret;
     if ((ret = sp_open(sp, SP_MODE_READ_WRITE)) != SP_OK ||
         (ret = sp_set_baudrate(sp, (int)baud)) != SP_OK || (ret = sp_set_bits(sp, 8)) != SP_OK ||
         (ret = sp_set_parity(sp, SP_PARITY_NONE)) != SP_OK ||
@@ -134,18 +142,12 @@ static int open_with_libserialport(const char *path, unsigned baud, struct sp_po
         (ret = sp_set_flowcontrol(sp, SP_FLOWCONTROL_NONE)) != SP_OK ||
         (ret = sp_get_port_handle(sp, fd)) != SP_OK) {
         int err = sp_error(ret);
-        sp_close(sp);
-        sp_free_port(sp);
+        close_line(sp, -1);
         return err;
     }
     fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
     *out = sp;
     return 0;
-}
-
-static int is_pseudo_terminal(const char *path)
-{
-    return strncmp(path, "/dev/pts/", 9) == 0 || strcmp(path, "/dev/ptmx") == 0;
 }
 
 int solar_serial_open(const char *path, unsigned baud, struct solar_port **out)
@@ -160,8 +162,9 @@ int solar_serial_open(const char *path, unsigned baud, struct solar_port **out)
 
     struct sp_port *sp = NULL;
     int fd = -1;
-    int err = is_pseudo_terminal(real) ? open_with_termios(real, baud, &fd)
-                                       : open_with_libserialport(real, baud, &sp, &fd);
+    int err = open_with_libserialport(real, baud, &sp, &fd);
+    if (err == 1)
+        err = open_with_termios(real, baud, &fd);
     if (err < 0)
         return err;
 
@@ -169,7 +172,7 @@ int solar_serial_open(const char *path, unsigned baud, struct solar_port **out)
      * into the same exchange. The lock is advisory and goes with the fd. */
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-        sp ? (sp_close(sp), sp_free_port(sp)) : (void)close(fd);
+        close_line(sp, fd);
         return err;
     }
 
@@ -177,7 +180,7 @@ int solar_serial_open(const char *path, unsigned baud, struct solar_port **out)
     if (!serial || tcgetattr(fd, &serial->tio) < 0) {
         err = serial ? -errno : -ENOMEM;
         free(serial);
-        sp ? (sp_close(sp), sp_free_port(sp)) : (void)close(fd);
+        close_line(sp, fd);
         return err;
     }
     struct solar_port *port = &serial->port;
