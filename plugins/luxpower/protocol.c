@@ -461,6 +461,18 @@ size_t luxpower_dongle_request_build(const char *datalog, const char *serial, un
     return LUXPOWER_DONGLE_REQUEST;
 }
 
+static void dongle_note(struct luxpower_dongle_seen *seen, const uint8_t *frame, size_t len,
+                        const struct luxpower_dongle_frame *f)
+{
+    seen->skipped++;
+    if (f->function == LUXPOWER_TCP_HEARTBEAT && len <= sizeof(seen->heartbeat)) {
+        memcpy(seen->heartbeat, frame, len);
+        seen->heartbeat_len = len;
+    }
+    if (f->function == LUXPOWER_TCP_TRANSLATED && f->action == 1 && f->serial[0])
+        memcpy(seen->serial, f->serial, sizeof(seen->serial));
+}
+
 /* Smallest frame: a heartbeat, header + one byte. */
 #define DONGLE_MIN (LUXPOWER_DONGLE_HEADER + 1)
 
@@ -478,11 +490,15 @@ long luxpower_dongle_frame_find(const uint8_t *buf, size_t len, const void *arg)
     if (len < total)
         return 0;
     if (arg) {
+        const struct luxpower_dongle_match *m = arg;
         struct luxpower_dongle_frame f;
         int err = luxpower_dongle_frame_decode(buf, total, &f);
         /* A damaged frame is the caller's to report; a good one for someone else is not. */
-        if (err == 0 && luxpower_dongle_reply_check(&f, arg) == -SOLAR_EMISMATCH)
+        if (err == 0 && luxpower_dongle_reply_check(&f, m) == -SOLAR_EMISMATCH) {
+            if (m->seen)
+                dongle_note(m->seen, buf, total, &f);
             return -(long)total;
+        }
     }
     return (long)total;
 }

@@ -127,10 +127,21 @@ size_t luxpower_dongle_request_build(const char *datalog, const char *serial, un
  * too, so that the exchange waits for its own reply. */
 long luxpower_dongle_frame_find(const uint8_t *buf, size_t len, const void *arg);
 
-/* What a reply must echo: function, register, count; serial when not empty. */
+/* What the framer saw while skipping frames: the last heartbeat (to be echoed) and the
+ * inverter serial of the last frame from the inverter (to learn it when not configured). */
+struct luxpower_dongle_seen {
+    uint8_t heartbeat[32];
+    size_t heartbeat_len;
+    char serial[LUXPOWER_SERIAL_LEN + 1];
+    unsigned skipped; /* whole frames skipped */
+};
+
+/* What a reply must echo: function, register, count; serial when not empty. fc 0 matches
+ * nothing, so that the framer only collects what is pending. seen may be NULL. */
 struct luxpower_dongle_match {
     unsigned fc, reg, count;
     const char *serial;
+    struct luxpower_dongle_seen *seen;
 };
 
 /* Validates and decodes one complete frame: prefix, length field, address byte; for 0xC2 the

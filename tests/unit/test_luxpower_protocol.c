@@ -42,7 +42,7 @@ static double metric(const char *type, const char *type_instance)
 static void load_reply(int n, unsigned fc, unsigned reg, unsigned count, const char *what)
 {
     struct luxpower_dongle_frame f;
-    struct luxpower_dongle_match m = {fc, reg, count, SERIAL};
+    struct luxpower_dongle_match m = {fc, reg, count, SERIAL, NULL};
     is_int(luxpower_dongle_frame_find(frame, (size_t)n, &m), n, "%s: framed whole", what);
     is_int(luxpower_dongle_frame_decode(frame, (size_t)n, &f), 0, "%s: decodes", what);
     is_int(luxpower_dongle_reply_check(&f, &m), 0, "%s: answers the request", what);
@@ -82,7 +82,7 @@ static void test_requests(void)
     is_int(luxpower_dongle_frame_decode(req, sizeof(req), &f), 0, "request decodes");
     ok(f.action == 0 && f.fc == 4 && f.reg == 80 && f.count == 40 && f.values == NULL,
        "request: action 0, fc 4, reg 80, count 40, no values");
-    struct luxpower_dongle_match m = {4, 80, 40, SERIAL};
+    struct luxpower_dongle_match m = {4, 80, 40, SERIAL, NULL};
     is_int(luxpower_dongle_reply_check(&f, &m), -SOLAR_EMISMATCH,
            "a request echoed back is not a reply");
     /* No inverter serial yet: zeros in its place, as lxp-bridge sends. */
@@ -98,7 +98,7 @@ static void test_hold_and_writes(void)
                 "00 06 16 06 14 05 10 39 5D 87");
     is_int(n, 43, "5.1.3 hold reply: 43 bytes");
     is_int(luxpower_dongle_frame_decode(frame, (size_t)n, &f), 0, "5.1.3: decodes");
-    struct luxpower_dongle_match m = {3, 12, 3, SERIAL};
+    struct luxpower_dongle_match m = {3, 12, 3, SERIAL, NULL};
     is_int(luxpower_dongle_reply_check(&f, &m), 0, "5.1.3: answers read hold 12x3");
     luxpower_dongle_values(&f, v);
     ok(v[0] == 0x0616 && v[1] == 0x0514 && v[2] == 0x3910, "5.1.3: clock 2022-06-20 05:16:57");
@@ -133,7 +133,8 @@ static void test_hold_and_writes(void)
         ok(f.protocol == writes[i].protocol && f.action == writes[i].action &&
                f.fc == writes[i].fc && f.reg == writes[i].reg && f.count == writes[i].count,
            "%s: fields", writes[i].what);
-        struct luxpower_dongle_match any = {writes[i].fc, writes[i].reg, writes[i].count, NULL};
+        struct luxpower_dongle_match any = {writes[i].fc, writes[i].reg, writes[i].count, NULL,
+                                            NULL};
         is_int(luxpower_dongle_reply_check(&f, &any), -SOLAR_EMISMATCH,
                "%s: never taken for read data", writes[i].what);
     }
@@ -153,9 +154,18 @@ static void test_other_functions(void)
     ok(memcmp(echo, frame, 19) == 0, "heartbeat: echo identical");
     is_int(luxpower_dongle_heartbeat_reply(frame, (size_t)n, echo, 10), 0,
            "heartbeat: no echo past cap");
-    struct luxpower_dongle_match m = {4, 0, 40, NULL};
+    struct luxpower_dongle_seen seen = {0};
+    struct luxpower_dongle_match m = {4, 0, 40, NULL, &seen};
     is_int(luxpower_dongle_frame_find(frame, (size_t)n, &m), -19,
            "heartbeat skipped while awaiting a reply");
+    ok(seen.heartbeat_len == 19 && memcmp(seen.heartbeat, frame, 19) == 0 && seen.skipped == 1,
+       "skipped heartbeat kept for its echo");
+    /* fc 0 collects: even a good reply is skipped, its serial learned. */
+    n = hex("A1 1A 02 00 25 00 01 C2 32323232323232323232 17 00 01 03 35353535353535353535 0C "
+            "00 06 16 06 14 05 10 39 5D 87");
+    struct luxpower_dongle_match collect = {0, 0, 0, NULL, &seen};
+    is_int(luxpower_dongle_frame_find(frame, (size_t)n, &collect), -n, "collect: reply skipped");
+    is_str(seen.serial, SERIAL, "collect: inverter serial learned from a pushed frame");
 
     n = hex("A1 1A 02 00 0E 00 01 C3 32323232323232323232 07 00");
     is_int(luxpower_dongle_frame_decode(frame, (size_t)n, &f), 0, "5.1.6 read param 7 decodes");
@@ -261,13 +271,13 @@ static void test_live_dongle(void)
              "a11a02006f0001c2424131323338323032356100010432333532303036303133f00050", 0, "f26f");
     int n = hex(h);
     struct luxpower_dongle_frame f;
-    struct luxpower_dongle_match m = {4, 240, 40, "2352006013"};
+    struct luxpower_dongle_match m = {4, 240, 40, "2352006013", NULL};
     is_int(n, 117, "5.1.11 live reply: 117 bytes");
     is_int(luxpower_dongle_frame_decode(frame, (size_t)n, &f), 0, "live reply: CRC f26f");
     is_int(luxpower_dongle_reply_check(&f, &m), 0, "live reply: answers input 240x40");
     ok(strcmp(f.datalog, "BA12382025") == 0 && f.count == 40, "live reply: datalog, 40 regs");
     /* The same reply, read with another inverter configured: skipped, not taken. */
-    struct luxpower_dongle_match other = {4, 240, 40, "0000000000"};
+    struct luxpower_dongle_match other = {4, 240, 40, "0000000000", NULL};
     is_int(luxpower_dongle_frame_find(frame, (size_t)n, &other), -n, "wrong serial: skipped");
     is_int(luxpower_dongle_reply_check(&f, &other), -SOLAR_EMISMATCH, "wrong serial: mismatch");
 }
@@ -277,7 +287,7 @@ static void test_hostile(void)
     struct luxpower_dongle_frame f;
     const char *good = "A1 1A 02 00 25 00 01 C2 32323232323232323232 17 00 01 03 "
                        "35353535353535353535 0C 00 06 16 06 14 05 10 39 5D 87";
-    struct luxpower_dongle_match m = {3, 12, 3, SERIAL};
+    struct luxpower_dongle_match m = {3, 12, 3, SERIAL, NULL};
     int n = hex(good);
 
     frame[n - 1] ^= 0x01;
@@ -329,9 +339,9 @@ static void test_hostile(void)
 
     /* The reply to another register: skipped by the framer, a mismatch for the checker. */
     n = hex(good);
-    struct luxpower_dongle_match other = {3, 13, 3, SERIAL};
+    struct luxpower_dongle_match other = {3, 13, 3, SERIAL, NULL};
     is_int(luxpower_dongle_frame_find(frame, (size_t)n, &other), -n, "other register: skipped");
-    struct luxpower_dongle_match input = {4, 12, 3, SERIAL};
+    struct luxpower_dongle_match input = {4, 12, 3, SERIAL, NULL};
     is_int(luxpower_dongle_frame_find(frame, (size_t)n, &input), -n, "other function: skipped");
 
     /* Exception replies, each code of EG4 PDF V58 table 3. */
@@ -352,7 +362,7 @@ static void test_hostile(void)
         crc = solar_crc16_modbus(p + 20, 15);
         p[35] = crc & 0xFF;
         p[36] = crc >> 8;
-        struct luxpower_dongle_match m0 = {4, 0, 40, SERIAL};
+        struct luxpower_dongle_match m0 = {4, 0, 40, SERIAL, NULL};
         is_int(luxpower_dongle_frame_find(frame, 37, &m0), 37, "exception %u: framed", codes[i]);
         is_int(luxpower_dongle_frame_decode(frame, 37, &f), 0, "exception %u: decodes", codes[i]);
         is_int(luxpower_dongle_reply_check(&f, &m0), -SOLAR_EDEVICE, "exception %u: device error",
