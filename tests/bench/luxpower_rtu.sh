@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs bench_luxpower against the simulator emulating 19200 baud 8N1 and a 5 ms turn-around.
+# Not part of `make check` (a timing figure on a shared machine is no pass/fail test):
+#   make tests/bench/bench_luxpower && tests/bench/luxpower_rtu.sh
+. "$(dirname "$0")/../e2e/lib.sh"
+BAUD=${BAUD:-19200}
+TURN=${TURNAROUND_MS:-5}
+start_sim rtu luxpower_sim.py --link "$WORK/lux0" --wire "$BAUD" --turnaround "$TURN" || exit 1
+"$top_builddir/tests/bench/bench_luxpower" "$WORK/lux0" "$BAUD" "$TURN" "${POLLS:-20}"
