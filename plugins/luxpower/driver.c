@@ -20,6 +20,7 @@
 #define DONGLE_PORT       "8000"
 #define MODBUS_TCP_PORT   "502"
 #define DONGLE_MIN_GAP_MS 5000 /* a dongle cannot sustain faster polls (notes, section 7) */
+#define BYTE_TIMEOUT_MAX  0.25 /* s between two bytes of one Modbus reply */
 
 struct luxpower_config {
     struct solar_config common;
@@ -43,6 +44,7 @@ struct luxpower_state {
     int64_t last_poll_ms;    /* dongle */
     unsigned banks;          /* bank mask chosen by Banks */
     unsigned failed;         /* banks whose failure was logged, for the recovery line */
+    unsigned exception;      /* code of the last exception reply, for the log */
     int64_t slow_due_ms;
     char serial[LUXPOWER_SERIAL_LEN + 1];
     char firmware[8];
@@ -171,6 +173,8 @@ static int modbus_read(struct solar_device *dev, unsigned fc, unsigned reg, unsi
                 ? modbus_read_input_registers(state->mb, (int)reg, (int)count, out)
                 : modbus_read_registers(state->mb, (int)reg, (int)count, out);
     int err = n < 0 ? modbus_error(errno) : n == (int)count ? 0 : -SOLAR_ESHORT;
+    if (err == -SOLAR_EDEVICE)
+        state->exception = (unsigned)(errno - MODBUS_ENOBASE);
     solar_bus_unlock(dev);
     return err;
 }
@@ -210,10 +214,12 @@ static int modbus_open(struct solar_device *dev, enum solar_port_kind kind, cons
     if (!state->mb)
         return errno ? -errno : -ENOMEM;
     uint32_t sec, usec;
-    /* The whole reply within Timeout; a gap of half of it inside a reply is a dead line. */
+    /* The first byte within Timeout. libmodbus waits for each later byte afresh: a short
+     * limit there bounds a trickling reply (a whole RTU reply streams in milliseconds; a
+     * gateway sends it in one segment or a few). */
     timeout_split(cfg->common.timeout, &sec, &usec);
     modbus_set_response_timeout(state->mb, sec, usec);
-    timeout_split(cfg->common.timeout / 2, &sec, &usec);
+    timeout_split(fmin(cfg->common.timeout / 2, BYTE_TIMEOUT_MAX), &sec, &usec);
     modbus_set_byte_timeout(state->mb, sec, usec);
     modbus_set_slave(state->mb, cfg->slave);
     if (modbus_connect(state->mb) < 0) {
@@ -327,8 +333,7 @@ static int dongle_read(struct solar_device *dev, unsigned fc, unsigned reg, unsi
     if (err == 0)
         err = luxpower_dongle_reply_check(&f, &m);
     if (err == -SOLAR_EDEVICE)
-        solar_device_log(dev, SOLAR_LOG_DEBUG, "exception %u reading %u+%u", f.exception_code, reg,
-                         count);
+        state->exception = f.exception_code;
     if (err < 0)
         return err;
     luxpower_dongle_values(&f, out);
@@ -448,13 +453,16 @@ static unsigned read_banks(struct solar_device *dev, unsigned due, int *last_err
             continue;
         }
         *last_err = err;
-        if (!(state->failed & (1u << b)))
-            solar_device_log(dev, SOLAR_LOG_WARNING, "input %u-%u: %s; its values are skipped", reg,
-                             reg + LUXPOWER_BANK_SIZE - 1, solar_strerror(err));
-        state->failed |= 1u << b;
-        /* A broken connection fails every later bank too: stop here. */
+        /* A broken connection fails the poll: the core reconnects. */
         if (solar_port_error_is_fatal(err))
-            break;
+            return 0;
+        char code[24] = "";
+        if (err == -SOLAR_EDEVICE)
+            snprintf(code, sizeof(code), " (exception %u)", state->exception);
+        if (!(state->failed & (1u << b)))
+            solar_device_log(dev, SOLAR_LOG_WARNING, "input %u-%u: %s%s; its values are skipped",
+                             reg, reg + LUXPOWER_BANK_SIZE - 1, solar_strerror(err), code);
+        state->failed |= 1u << b;
     }
     return got;
 }

@@ -54,7 +54,12 @@
 
 const struct luxpower_register luxpower_registers[] = {
     /* Bank 0-39: realtime. */
-    U(0, 1, RAW, "gauge", "status", "", "operating state code (see gauge-status in the docs)"),
+    U(0, 1, RAW, "gauge", "status", "",
+      "operating state (notified on change): 0 standby, 1 fault, 2 programming, 4 PV on-grid, "
+      "8 PV charging, 12 PV charging on-grid, 16 battery on-grid, 17 bypass, 20 PV+battery "
+      "on-grid, 25 PV charging+bypass, 32 AC charging, 40 PV+AC charging, 64 battery off-grid, "
+      "96 off-grid charging, 128 PV off-grid, 136 PV charging off-grid, 192 PV+battery "
+      "off-grid"),
     U(1, 10, PV_V, "voltage", "pv1", "V", "PV string 1 voltage"),
     U(2, 10, PV_V, "voltage", "pv2", "V", "PV string 2 voltage"),
     U(3, 10, PV_V, "voltage", "pv3", "V", "PV string 3 voltage"),

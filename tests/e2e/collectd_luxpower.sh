@@ -130,6 +130,16 @@ check "dongle: pushed frames do not stop the values" wait_for 15 dg_more
 check "dongle: values exact among pushed frames" expect luxpower-dg percent-soc 83
 check "dongle: heartbeats echoed" grep -q heartbeat-echo "$WORK/dongle.stats"
 echo normal >"$DCONTROL"
+check "dongle: one connection kept across polls" [ "$(grep -c connect "$WORK/dongle.stats")" -eq 1 ]
+
+# A dongle gone deaf: down, then the connection is dialled again and values resume.
+echo silent >"$DCONTROL"
+dg_up_is() { same_number "$(csv_last luxpower-dg bool-up)" "$1"; }
+check "dongle silent: bool-up 0" wait_for 40 dg_up_is 0
+rows=$(csv_rows luxpower-dg percent-soc)
+echo normal >"$DCONTROL"
+check "dongle: values resume" wait_for 40 dg_more
+check "dongle: re-dialled after the timeouts" [ "$(grep -c connect "$WORK/dongle.stats")" -gt 1 ]
 
 kill -TERM "$COLLECTD_PID"
 stopped() { ! collectd_running; }

@@ -70,7 +70,7 @@ echo exc120 >"$CONTROL"
 check "exception on bank 120: read still exits 0" [ $? -eq 0 ]
 check "exception on bank 120: its values are missing" lacks "$WORK/exc.json" voltage eps_l1
 check "exception on bank 120: the others are exact" bash -c "grep -q '\"pv4\",\"value\":300}' '$WORK/exc.json' && grep -q '\"soc\",\"value\":83}' '$WORK/exc.json'"
-check "exception on bank 120: logged" grep -q 'input 120-159: device answered with an error status' "$WORK/exc.err"
+check "exception on bank 120: logged" grep -q 'input 120-159: device answered with an error status (exception 2)' "$WORK/exc.err"
 echo timeout120 >"$CONTROL"
 took=$(elapsed_ms "$SOLARPOLL" read luxpower "$RTU" timeout=0.5)
 "$SOLARPOLL" read luxpower "$RTU" timeout=0.5 --format json >"$WORK/to.json" 2>"$WORK/to.err"

@@ -20,7 +20,8 @@ PORT 0 picks a free port. Prints "READY <tty path | host:port>".
   truncate    every reply cut in half
   wrongserial (dongle) replies carry another inverter's serial
   push        (dongle) a heartbeat and a pushed cloud upload before each reply
---stats FILE  (dongle) appends "heartbeat-echo" when the client echoes a heartbeat
+--stats FILE  (dongle) appends "connect" for each client, "heartbeat-echo" for each
+              heartbeat the client echoes
 --wire BAUD, --turnaround MS  (RTU) answer after the time the request and the reply take on a
               line at BAUD 8N1 plus MS: the benchmark's stand-in for a real inverter
 """
@@ -343,6 +344,9 @@ def dongle_server(args, control):
     print("READY 127.0.0.1:%d" % srv.getsockname()[1], flush=True)
     while True:
         conn, _ = srv.accept()
+        if args.stats:
+            with open(args.stats, "a") as f:
+                f.write("connect\n")
         # One client at a time, as the real dongle.
         dongle_serve(conn, control, args.stats)
         conn.close()
