@@ -121,9 +121,9 @@ static void test_hold_and_writes(void)
          "03 00 06 16 06 13 14 17 21 73 47",
          2, 0, 0x10, 12, 3},
         {"5.1.5 write multi reply",
-         "A1 1A 01 00 20 00 01 C2 32323232323232323232 12 00 01 10 35353535353535353535 0C 00 "
+         "A1 1A 02 00 20 00 01 C2 32323232323232323232 12 00 01 10 35353535353535353535 0C 00 "
          "03 00 E2 BB",
-         1, 1, 0x10, 12, 3},
+         2, 1, 0x10, 12, 3},
     };
     for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
         n = hex(writes[i].hex);
@@ -523,6 +523,82 @@ static void test_table(void)
     is_str(s, "A?B", "ASCII: control bytes shown, trailing blank and NULs cut");
 }
 
+static void test_protocol5_all(void)
+{
+    /* 5.1.9: a protocol-5 reply of all 127 registers, as a dongle pushes it to the cloud. */
+    int n = hex("a11a05001d0101c2323232323232323232320f010104353535353535353535350000fe1000000000"
+                "00790ff70164000000000000000000000000004a09000000008d1300000000780000004909d401c1"
+                "7c8c1300000000000008020000000000000000090008000100000000003700760fe80d0000000000"
+                "0000000000000000000000e8010000b10100003d0000002900000000000000d90a00000000000000"
+                "000000180019002700180000004b341e000000000000000000000000000000000000002200000088"
+                "131702000000000108001010dcff2a3012ffab0e83f0609d100200010032004cff0000f501000000"
+                "000000000000000310f6010000000000000000000004010000323034333032323430310000000000"
+                "000000000000000000bd14");
+    struct luxpower_dongle_frame f;
+    is_int(n, 291, "5.1.9 protocol 5, 127 registers: 291 bytes");
+    is_int(luxpower_dongle_frame_decode(frame, (size_t)n, &f), 0, "protocol 5: decodes");
+    ok(f.protocol == 5 && f.count == 127 && f.reg == 0, "protocol 5: 127 registers from 0");
+    memset(image, 0, sizeof(image));
+    luxpower_dongle_values(&f, image);
+    is_num(metric("gauge", "status"), 16, "protocol 5: status 16");
+    is_num(metric("voltage", "pv3"), 396.1, "protocol 5: voltage-pv3 396.1");
+    is_num(metric("voltage", "battery"), 50.3, "protocol 5: voltage-battery 50.3");
+    is_num(metric("percent", "soc"), 100, "protocol 5: soc 100");
+    is_num(metric("voltage", "grid"), 237.8, "protocol 5: voltage-grid 237.8");
+    is_num(metric("frequency", "grid"), 50.05, "protocol 5: frequency-grid 50.05");
+    is_num(metric("temperature", "inner"), 24, "protocol 5: temperature-inner 24");
+    is_num(metric("current", "battery"), -18.0, "protocol 5: signed BMS current -18.0 A");
+    char serial[11];
+    luxpower_ascii_decode(image + LUXPOWER_INPUT_SERIAL, 5, serial);
+    is_str(serial, "2043022401", "protocol 5: serial at 115-119");
+    /* Pushed while the driver waits for its 40-register read: skipped, its serial noted. */
+    struct luxpower_dongle_seen seen = {0};
+    struct luxpower_dongle_match m = {4, 0, 40, "", &seen};
+    is_int(luxpower_dongle_frame_find(frame, (size_t)n, &m), -n, "pushed (0, 127): skipped");
+    is_str(seen.serial, "5555555555", "pushed frame: inverter serial noted");
+}
+
+/* Mutated and cut copies of a good reply: never a read past the frame, never a decoded frame
+ * whose CRC does not hold, never a frame longer than what was given. */
+static void test_mutations(void)
+{
+    uint8_t good[LUXPOWER_DONGLE_FRAME_MAX];
+    int n = hex("a11a02006f0001c23232323232323232323261000104353535353535353535350000501000000000"
+                "00020010025300002f000000000000000000022509010104008c13f6010000e700e8032509000040"
+                "008c130000000000000000000000000000160016001500160000000000de00420e810c2490");
+    is_int(n, 117, "mutations: a good 117-byte reply to start from");
+    memcpy(good, frame, (size_t)n);
+    unsigned seed = 12345, accepted = 0, bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        memcpy(frame, good, (size_t)n);
+        seed = seed * 1103515245 + 12345;
+        int len = n;
+        int flips = 1 + (seed >> 16) % 3;
+        for (int k = 0; k < flips; k++) {
+            seed = seed * 1103515245 + 12345;
+            frame[(seed >> 8) % (unsigned)n] ^= (uint8_t)(1 + (seed >> 20) % 255);
+        }
+        if (i % 4 == 0)
+            len = (int)((seed >> 4) % (unsigned)n);
+        struct luxpower_dongle_frame f;
+        struct luxpower_dongle_match m = {4, 0, 40, "5555555555", NULL};
+        long found = luxpower_dongle_frame_find(frame, (size_t)len, &m);
+        if (found > len)
+            bad++;
+        if (luxpower_dongle_frame_decode(frame, (size_t)len, &f) == 0 &&
+            f.function == LUXPOWER_TCP_TRANSLATED) {
+            size_t ilen = (size_t)len - 22;
+            uint16_t crc = solar_crc16_modbus(frame + 20, ilen);
+            if ((frame[len - 2] | frame[len - 1] << 8) != crc ||
+                (f.values && f.values + 2 * f.count > frame + len))
+                bad++;
+            accepted++;
+        }
+    }
+    is_int(bad, 0, "20000 mutated frames: no read past the end, no bad CRC accepted");
+    printf("# %u of 20000 mutations still decoded (changes outside the CRC's reach)\n", accepted);
+}
+
 int main(void)
 {
     test_requests();
@@ -532,6 +608,8 @@ int main(void)
     test_bank_40();
     test_bank_80();
     test_live_dongle();
+    test_protocol5_all();
+    test_mutations();
     test_hostile();
     test_rtu_frames();
     test_guards();
