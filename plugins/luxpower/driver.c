@@ -20,6 +20,7 @@
 #define DONGLE_PORT       "8000"
 #define MODBUS_TCP_PORT   "502"
 #define DONGLE_MIN_GAP_MS 5000 /* a dongle cannot sustain faster polls (notes, section 7) */
+#define DONGLE_JITTER_MS  250
 #define BYTE_TIMEOUT_MAX  0.25 /* s between two bytes of one Modbus reply */
 
 struct luxpower_config {
@@ -437,7 +438,7 @@ static int luxpower_connect(struct solar_device *dev)
 static unsigned read_banks(struct solar_device *dev, unsigned due, int *last_err)
 {
     struct luxpower_state *state = dev->state;
-    unsigned got = 0;
+    unsigned got = 0, silent = 0;
     for (unsigned b = 0; b < LUXPOWER_BANKS; b++) {
         if (!(due & (1u << b)))
             continue;
@@ -453,8 +454,10 @@ static unsigned read_banks(struct solar_device *dev, unsigned due, int *last_err
             continue;
         }
         *last_err = err;
-        /* A broken connection fails the poll: the core reconnects. */
-        if (solar_port_error_is_fatal(err))
+        /* A broken connection fails the poll: the core reconnects. Two silent banks and none
+         * answered: the inverter is gone, and waiting a Timeout for each other bank would
+         * only hold the read thread. */
+        if (solar_port_error_is_fatal(err) || (err == -SOLAR_ETIMEDOUT && !got && ++silent == 2))
             return 0;
         char code[24] = "";
         if (err == -SOLAR_EDEVICE)
@@ -528,7 +531,9 @@ static int luxpower_poll(struct solar_device *dev)
     struct luxpower_config *cfg = config_of(dev);
     int64_t now = solar_now_ms();
     if (state->dongle_spec[0]) {
-        if (state->last_poll_ms && now - state->last_poll_ms < DONGLE_MIN_GAP_MS)
+        /* collectd schedules an Interval of 5 s with some jitter: a poll that comes a little
+         * early is a poll on time, not a second one. */
+        if (state->last_poll_ms && now - state->last_poll_ms < DONGLE_MIN_GAP_MS - DONGLE_JITTER_MS)
             return 0; /* too soon for a dongle: this interval reads nothing */
         state->last_poll_ms = now;
     }

@@ -122,6 +122,9 @@ check "tcp: slow banks" has "$WORK/tcp.json" voltage grid_l1 120.5
 echo exc120 >"$CONTROL"
 "$SOLARPOLL" read luxpower "$TCP" --format json >"$WORK/tcpexc.json" 2>/dev/null
 check "tcp: exception on bank 120 loses only it" bash -c "[ $? -eq 0 ] && ! grep -q '\"eps_l1\"' '$WORK/tcpexc.json' && grep -q '\"grid_l1\"' '$WORK/tcpexc.json'"
+echo badcrc >"$CONTROL"
+"$SOLARPOLL" read luxpower "$TCP" timeout=0.5 >"$WORK/tcpbad.out" 2>/dev/null
+check "tcp: a reply to another transaction is not taken" bash -c "[ $? -eq 1 ] && [ ! -s '$WORK/tcpbad.out' ]"
 echo normal >"$CONTROL"
 "$SOLARPOLL" read luxpower modbus-tcp:127.0.0.1:1 timeout=0.5 2>"$WORK/refused.err"
 check "tcp: refused connection exits 1" [ $? -eq 1 ]

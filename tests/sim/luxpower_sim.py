@@ -16,7 +16,7 @@ PORT 0 picks a free port. Prints "READY <tty path | host:port>".
   timeout120  no answer for input bank 120-159
   spike       SOC/SOH word 0xFFFF and grid frequency 0xFFFF (corrupted readings)
   fault       fault bit 21 (PV over-voltage), warning bit 16 (no grid), status 0x40
-  badcrc      every reply with a wrong CRC
+  badcrc      every reply with a wrong CRC (Modbus TCP: a wrong transaction id)
   truncate    every reply cut in half
   wrongserial (dongle) replies carry another inverter's serial
   push        (dongle) a heartbeat and a pushed cloud upload before each reply
@@ -169,8 +169,8 @@ def modbus_server(args, control):
         if mode == "badcrc":
             if args.link:
                 packet[-1] ^= 0x5A
-            else:  # no CRC in Modbus TCP: a wrong unit is the nearest corruption
-                packet[6] ^= 0x5A
+            else:  # no CRC in Modbus TCP: a reply to another transaction is the nearest
+                packet[1] ^= 0x5A
         else:
             packet = packet[: len(packet) // 2]
         return bytes(packet), True
