@@ -43,9 +43,10 @@ struct luxpower_state {
     struct solar_port *port; /* dongle */
     char dongle_spec[300];   /* tcp:HOST:PORT */
     int64_t last_poll_ms;    /* dongle */
-    unsigned banks;          /* bank mask chosen by Banks */
-    unsigned failed;         /* banks whose failure was logged, for the recovery line */
-    unsigned exception;      /* code of the last exception reply, for the log */
+    bool gap_logged;
+    unsigned banks;     /* bank mask chosen by Banks */
+    unsigned failed;    /* banks whose failure was logged, for the recovery line */
+    unsigned exception; /* code of the last exception reply, for the log */
     int64_t slow_due_ms;
     char serial[LUXPOWER_SERIAL_LEN + 1];
     char firmware[8];
@@ -525,18 +526,29 @@ static void emit_registers(struct solar_device *dev, unsigned got)
     }
 }
 
+/* True when a dongle was polled less than 5 s ago. collectd schedules an Interval of 5 s
+ * with some jitter: a poll that comes a little early is a poll on time, not a second one. */
+static bool dongle_too_soon(struct solar_device *dev, int64_t now)
+{
+    struct luxpower_state *state = dev->state;
+    if (state->last_poll_ms && now - state->last_poll_ms < DONGLE_MIN_GAP_MS - DONGLE_JITTER_MS) {
+        if (!state->gap_logged)
+            solar_device_log(dev, SOLAR_LOG_WARNING,
+                             "polls come faster than the dongle's 5 s: some read nothing");
+        state->gap_logged = true;
+        return true;
+    }
+    state->last_poll_ms = now;
+    return false;
+}
+
 static int luxpower_poll(struct solar_device *dev)
 {
     struct luxpower_state *state = dev->state;
     struct luxpower_config *cfg = config_of(dev);
     int64_t now = solar_now_ms();
-    if (state->dongle_spec[0]) {
-        /* collectd schedules an Interval of 5 s with some jitter: a poll that comes a little
-         * early is a poll on time, not a second one. */
-        if (state->last_poll_ms && now - state->last_poll_ms < DONGLE_MIN_GAP_MS - DONGLE_JITTER_MS)
-            return 0; /* too soon for a dongle: this interval reads nothing */
-        state->last_poll_ms = now;
-    }
+    if (state->dongle_spec[0] && dongle_too_soon(dev, now))
+        return 0; /* this interval reads nothing */
     unsigned due = state->banks & LUXPOWER_FAST_BANKS;
     bool slow = now >= state->slow_due_ms;
     if (slow)
