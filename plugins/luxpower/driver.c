@@ -296,6 +296,7 @@ static int dongle_exchange(struct solar_device *dev, const uint8_t *req,
         err = dongle_dial(dev, m->seen);
     if (err == 0 && state->port)
         dongle_collect(dev, m->seen, 0, 0);
+    m->seen->damaged = 0; /* only what comes after the request speaks for its reply */
     if (err == 0 && !state->port)
         err = -EPIPE;
     int64_t deadline = solar_now_ms() + (int64_t)(dev->config->timeout * 1000);
@@ -307,6 +308,8 @@ static int dongle_exchange(struct solar_device *dev, const uint8_t *req,
                                   deadline);
     if (m->seen->heartbeat_len && state->port)
         dongle_echo(state, m->seen, deadline);
+    if (n == -SOLAR_ETIMEDOUT && m->seen->damaged)
+        n = m->seen->damaged; /* the reply came, damaged: say so rather than "no reply" */
     /* A dongle can go deaf on a half-open connection: after any failure, dial again. */
     if (n < 0 && n != -SOLAR_EBADCRC && n != -SOLAR_EFRAME)
         dongle_close(state);

@@ -498,7 +498,13 @@ long luxpower_dongle_frame_find(const uint8_t *buf, size_t len, const void *arg)
         const struct luxpower_dongle_match *m = arg;
         struct luxpower_dongle_frame f;
         int err = luxpower_dongle_frame_decode(buf, total, &f);
-        /* A damaged frame is the caller's to report; a good one for someone else is not. */
+        /* A damaged frame may be a false start (A1 1A inside noise) hiding the real reply:
+         * step one byte past it to resync, and keep its error for the caller to report when
+         * no good reply follows. */
+        if (err < 0 && m->seen) {
+            m->seen->damaged = err;
+            return -1;
+        }
         if (err == 0 && luxpower_dongle_reply_check(&f, m) == -SOLAR_EMISMATCH) {
             if (m->seen)
                 dongle_note(m->seen, buf, total, &f);

@@ -124,7 +124,8 @@ size_t luxpower_dongle_request_build(const char *datalog, const char *serial, un
  * the frame length, 0 for more bytes, or -k to skip noise (bytes before A1 1A, a length that no
  * frame can have). When arg points to a struct luxpower_dongle_match, whole frames that are
  * not the awaited reply (heartbeats, pushed uploads, replies to other requests) are skipped
- * too, so that the exchange waits for its own reply. */
+ * too, so that the exchange waits for its own reply; and when it has a seen record, a damaged
+ * frame is stepped over by one byte (it may be a false start) and its error kept there. */
 long luxpower_dongle_frame_find(const uint8_t *buf, size_t len, const void *arg);
 
 /* What the framer saw while skipping frames: the last heartbeat (to be echoed) and the
@@ -134,6 +135,7 @@ struct luxpower_dongle_seen {
     size_t heartbeat_len;
     char serial[LUXPOWER_SERIAL_LEN + 1];
     unsigned skipped; /* whole frames skipped */
+    int damaged;      /* error of the last damaged frame stepped over, 0 if none */
 };
 
 /* What a reply must echo: function, register, count; serial when not empty. fc 0 matches

@@ -20,6 +20,8 @@ PORT 0 picks a free port. Prints "READY <tty path | host:port>".
   truncate    every reply cut in half
   wrongserial (dongle) replies carry another inverter's serial
   push        (dongle) a heartbeat and a pushed cloud upload before each reply
+  junk        (dongle) noise and false starts (A1 1A with a plausible length) on connect and
+              before each reply
 --stats FILE  (dongle) appends "connect" for each client, "heartbeat-echo" for each
               heartbeat the client echoes
 --wire BAUD, --turnaround MS  (RTU) answer after the time the request and the reply take on a
@@ -277,6 +279,8 @@ def dongle_reply(fc, reg, count, mode):
 
 
 HEARTBEAT = dongle_frame(2, 0xC1, b"\x00")
+# Noise, an A1 without 1A, and a false start announcing a 38-byte frame.
+JUNK = b"\x00\xff\x13\xa1\x55" + b"\xa1\x1a\x02\x00\x20\x00\x01\xc2" + b"zz"
 
 
 def dongle_serve(conn, control, stats):
@@ -328,6 +332,8 @@ def handle_dongle_frame(conn, frame, control, stats):
     if mode == "silent" or (mode == "timeout120" and in_bank120(fc, reg, count)):
         return
     out = b""
+    if mode == "junk":
+        out += JUNK
     if mode == "push":
         # What a dongle sends on its own: a heartbeat and its cloud upload (0, 80).
         pushed = b"".join(struct.pack("<H", w) for w in registers(4, 0, 80, "normal"))
@@ -347,6 +353,8 @@ def dongle_server(args, control):
         if args.stats:
             with open(args.stats, "a") as f:
                 f.write("connect\n")
+        if control.mode() == "junk":
+            conn.sendall(JUNK)
         # One client at a time, as the real dongle.
         dongle_serve(conn, control, args.stats)
         conn.close()

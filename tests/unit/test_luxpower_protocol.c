@@ -293,7 +293,22 @@ static void test_hostile(void)
     frame[n - 1] ^= 0x01;
     is_int(luxpower_dongle_frame_decode(frame, (size_t)n, &f), -SOLAR_EBADCRC, "bad CRC");
     is_int(luxpower_dongle_frame_find(frame, (size_t)n, &m), n,
-           "bad CRC: framed for the caller to reject");
+           "bad CRC, no seen record: framed for the caller to reject");
+    struct luxpower_dongle_seen seen = {0};
+    struct luxpower_dongle_match ms = {3, 12, 3, SERIAL, &seen};
+    ok(luxpower_dongle_frame_find(frame, (size_t)n, &ms) == -1 && seen.damaged == -SOLAR_EBADCRC,
+       "bad CRC while awaiting a reply: stepped over, its error kept");
+    /* A false start: A1 1A and a plausible length in noise, then the real reply. */
+    uint8_t stream[2 * LUXPOWER_DONGLE_FRAME_MAX];
+    const uint8_t false_start[] = {0xA1, 0x1A, 0x02, 0x00, 0x20, 0x00, 0x01, 0xC2};
+    memcpy(stream, false_start, sizeof(false_start));
+    n = hex(good);
+    memcpy(stream + sizeof(false_start), frame, (size_t)n);
+    size_t have = sizeof(false_start) + (size_t)n, at = 0;
+    long verdict;
+    while ((verdict = luxpower_dongle_frame_find(stream + at, have - at, &ms)) < 0)
+        at += (size_t)-verdict;
+    ok(at == sizeof(false_start) && verdict == n, "false start stepped over, real reply found");
     n = hex(good);
     frame[30] ^= 0x01; /* a register byte: the CRC covers it */
     is_int(luxpower_dongle_frame_decode(frame, (size_t)n, &f), -SOLAR_EBADCRC,
