@@ -71,6 +71,12 @@ check "exception on bank 120: read still exits 0" [ $? -eq 0 ]
 check "exception on bank 120: its values are missing" lacks "$WORK/exc.json" voltage eps_l1
 check "exception on bank 120: the others are exact" bash -c "grep -q '\"pv4\",\"value\":300}' '$WORK/exc.json' && grep -q '\"soc\",\"value\":83}' '$WORK/exc.json'"
 check "exception on bank 120: logged" grep -q 'input 120-159: device answered with an error status (exception 2)' "$WORK/exc.err"
+for code in 1 3 4 6; do
+    echo "exc120:$code" >"$CONTROL"
+    "$SOLARPOLL" read luxpower "$RTU" --format json >"$WORK/exc$code.json" 2>"$WORK/exc$code.err"
+    check "rtu: exception $code on bank 120 loses only it" bash -c "[ $? -eq 0 ] && ! grep -q '\"eps_l1\"' '$WORK/exc$code.json' && grep -q '\"pv4\",\"value\":300}' '$WORK/exc$code.json'"
+    check "rtu: exception $code named in the log" grep -q "input 120-159: .*(exception $code)" "$WORK/exc$code.err"
+done
 echo timeout120 >"$CONTROL"
 took=$(elapsed_ms "$SOLARPOLL" read luxpower "$RTU" timeout=0.5)
 "$SOLARPOLL" read luxpower "$RTU" timeout=0.5 --format json >"$WORK/to.json" 2>"$WORK/to.err"
@@ -156,9 +162,12 @@ check "dongle: bad CRC, exit 1, named" bash -c "[ $? -eq 1 ] && grep -q checksum
 echo truncate >"$CONTROL"
 "$SOLARPOLL" read luxpower "$DONGLE" "$DATALOG" timeout=0.5 >"$WORK/dtr.out" 2>/dev/null
 check "dongle: truncated, exit 1, nothing printed" bash -c "[ $? -eq 1 ] && [ ! -s '$WORK/dtr.out' ]"
-echo exc120 >"$CONTROL"
-"$SOLARPOLL" read luxpower "$DONGLE" "$DATALOG" --format json >"$WORK/dexc.json" 2>/dev/null
-check "dongle: exception reply loses only its bank" bash -c "[ $? -eq 0 ] && ! grep -q '\"eps_l1\"' '$WORK/dexc.json' && grep -q '\"pv4\"' '$WORK/dexc.json'"
+for code in 1 2 3 4 6; do
+    echo "exc120:$code" >"$CONTROL"
+    "$SOLARPOLL" read luxpower "$DONGLE" "$DATALOG" --format json >"$WORK/dexc.json" 2>"$WORK/dexc.err"
+    check "dongle: exception $code loses only its bank" bash -c "[ $? -eq 0 ] && ! grep -q '\"eps_l1\"' '$WORK/dexc.json' && grep -q '\"pv4\"' '$WORK/dexc.json'"
+    check "dongle: exception $code named in the log" grep -q "input 120-159: .*(exception $code)" "$WORK/dexc.err"
+done
 echo normal >"$CONTROL"
 printf '\n\n' | "$SOLARPOLL" execd luxpower "$DONGLE" "$DATALOG" interval=2 >"$WORK/dexecd.out" 2>"$WORK/dexecd.err"
 check "dongle: polls at least 5 s apart" [ "$(grep -c 'type_instance=battery value=52.8$' "$WORK/dexecd.out")" -eq 1 ]

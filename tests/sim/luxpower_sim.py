@@ -12,7 +12,7 @@ PORT 0 picks a free port. Prints "READY <tty path | host:port>".
 --control FILE holds a fault mode, re-read at each request:
   normal      answer everything
   silent      answer nothing
-  exc120      exception 2 (illegal address) for input bank 120-159
+  exc120      exception 2 (illegal address) for input bank 120-159; exc120:N, exception N
   timeout120  no answer for input bank 120-159
   spike       SOC/SOH word 0xFFFF and grid frequency 0xFFFF (corrupted readings)
   fault       fault bit 21 (PV over-voltage), warning bit 16 (no grid), status 0x40
@@ -114,6 +114,11 @@ def registers(fc, start, count, mode):
     return words
 
 
+def exception_code(mode):
+    """exc120 -> 2 (illegal address), exc120:N -> N."""
+    return int(mode.split(":")[1]) if ":" in mode else 2
+
+
 def crc16(data):
     crc = 0xFFFF
     for b in data:
@@ -146,7 +151,7 @@ def modbus_server(args, control):
             mode = control.mode()
             if mode == "silent" or (mode == "timeout120" and in_bank120(self.fc, address, count)):
                 raise NoSuchSlaveException("silent")  # pymodbus then sends nothing
-            if mode == "exc120" and in_bank120(self.fc, address, count):
+            if mode.startswith("exc120") and in_bank120(self.fc, address, count):
                 return False
             if args.wire:
                 # Request (8 bytes) and reply (5 + 2 * count) at 10 bits a byte, and turnaround.
@@ -165,6 +170,9 @@ def modbus_server(args, control):
 
     def manipulate(response):
         mode = control.mode()
+        if mode.startswith("exc120:") and hasattr(response, "exception_code"):
+            response.exception_code = exception_code(mode)
+            return response, False
         if mode not in ("badcrc", "truncate"):
             return response, False
         packet = bytearray(framer(None).buildPacket(response))
@@ -265,8 +273,9 @@ def translated(inner):
 
 def dongle_reply(fc, reg, count, mode):
     serial = OTHER_SERIAL if mode == "wrongserial" else SERIAL
-    if mode == "exc120" and in_bank120(fc, reg, count):
-        return translated(bytes([0, fc | 0x80]) + serial + struct.pack("<HB", reg, 2))
+    if mode.startswith("exc120") and in_bank120(fc, reg, count):
+        return translated(bytes([0, fc | 0x80]) + serial
+                          + struct.pack("<HB", reg, exception_code(mode)))
     words = registers(fc, reg, count, mode)
     data = b"".join(struct.pack("<H", w) for w in words)
     frame = bytearray(translated(bytes([1, fc]) + serial + struct.pack("<HB", reg, len(data))
