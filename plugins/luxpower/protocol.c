@@ -7,6 +7,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 /* Plausible ranges: a value outside one is a corruption spike (a 0xFFFF word reads as 6553.5 V
@@ -267,8 +268,8 @@ int luxpower_register_decode(const struct luxpower_register *r, const uint16_t *
         v = (raw >> r->shift) & ((1u << r->width) - 1);
         break;
     case LUXPOWER_PF:
-        /* 1..1000 leading, 1001..1999 lagging (negative); 0 has no sign to give. */
-        v = raw <= 1000 ? raw : raw < 2000 ? 1000.0 - raw : 1e9;
+        /* 1..1000 leading, 1001..1999 lagging (negative); 2000 and up mean nothing. */
+        v = raw <= 1000 ? raw : raw < 2000 ? 1000.0 - raw : INFINITY;
         break;
     default:
         v = raw;
