@@ -47,6 +47,7 @@ struct luxpower_state {
     unsigned banks;     /* bank mask chosen by Banks */
     unsigned failed;    /* banks whose failure was logged, for the recovery line */
     unsigned exception; /* code of the last exception reply, for the log */
+    uint64_t spiking[LUXPOWER_MAX_ROWS / 64]; /* rows whose last value was dropped */
     int64_t slow_due_ms;
     char serial[LUXPOWER_SERIAL_LEN + 1];
     char firmware[8];
@@ -86,7 +87,7 @@ static const struct solar_metric_doc extra_metrics[] = {
 };
 
 #define N_EXTRA (sizeof(extra_metrics) / sizeof(extra_metrics[0]))
-#define N_DOCS  256
+#define N_DOCS  (LUXPOWER_MAX_ROWS + N_EXTRA + 1)
 
 /* The metric reference is the register table plus the rows above, so that a new register row
  * is documented by being written; built once when the library is loaded. */
@@ -95,7 +96,7 @@ static struct solar_metric_doc luxpower_metrics[N_DOCS];
 __attribute__((constructor)) static void luxpower_metrics_build(void)
 {
     size_t n = 0;
-    for (size_t i = 0; i < luxpower_register_count && n < N_DOCS - N_EXTRA - 1; i++) {
+    for (size_t i = 0; i < luxpower_register_count && i < LUXPOWER_MAX_ROWS; i++) {
         const struct luxpower_register *r = &luxpower_registers[i];
         luxpower_metrics[n++] =
             (struct solar_metric_doc){r->type, r->type_instance, r->unit, r->help};
@@ -495,6 +496,26 @@ static void emit_sum(struct solar_device *dev, const char *type_instance, const 
     solar_emit(dev, "energy", type_instance, sum);
 }
 
+/* Decodes row i; a value outside its range is dropped, and logged when a run of them starts
+ * (a model without PV3 may answer 0xFFFF there on every poll). */
+static bool value_plausible(struct solar_device *dev, size_t i, double *v)
+{
+    struct luxpower_state *state = dev->state;
+    const struct luxpower_register *r = &luxpower_registers[i];
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    uint64_t *word = &state->spiking[i / 64];
+    if (luxpower_register_decode(r, state->input, v) == 0) {
+        *word &= ~bit;
+        return true;
+    }
+    if (!(*word & bit))
+        solar_device_log(dev, SOLAR_LOG_WARNING,
+                         "input %u (%s-%s): %g outside %g..%g, dropped as a spike", r->reg, r->type,
+                         r->type_instance, *v, r->min, r->max);
+    *word |= bit;
+    return false;
+}
+
 static void emit_registers(struct solar_device *dev, unsigned got)
 {
     struct luxpower_state *state = dev->state;
@@ -504,12 +525,8 @@ static void emit_registers(struct solar_device *dev, unsigned got)
         if (!(got & (1u << luxpower_bank_of(r->reg))))
             continue;
         double v;
-        if (luxpower_register_decode(r, state->input, &v) < 0) {
-            solar_device_log(dev, SOLAR_LOG_WARNING,
-                             "input %u (%s-%s): %g outside %g..%g, dropped as a spike", r->reg,
-                             r->type, r->type_instance, v, r->min, r->max);
+        if (!value_plausible(dev, i, &v))
             continue;
-        }
         solar_emit(dev, r->type, r->type_instance, v);
         if (r->reg == 0)
             emit_status(dev, (int)v);

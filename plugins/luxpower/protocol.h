@@ -58,6 +58,8 @@ struct luxpower_register {
     const char *help;
 };
 
+/* The map, in register order; fewer than LUXPOWER_MAX_ROWS rows (per-row state is sized so). */
+#define LUXPOWER_MAX_ROWS 256
 extern const struct luxpower_register luxpower_registers[];
 extern const size_t luxpower_register_count;
 

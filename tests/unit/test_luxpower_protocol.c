@@ -480,6 +480,8 @@ static void test_table(void)
                 dup++;
     }
     is_int(bad_bank, 0, "every row inside one bank of 0-239");
+    ok(luxpower_register_count < LUXPOWER_MAX_ROWS, "%zu rows, fewer than LUXPOWER_MAX_ROWS",
+       luxpower_register_count);
     is_int(dup, 0, "no metric name twice");
     static const char *const design[] = {
         "gauge-status",
