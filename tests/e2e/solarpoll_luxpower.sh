@@ -59,6 +59,11 @@ check "DESIGN.md's core names are read" bash -c "for n in gauge-status voltage-p
     temperature-radiator_1 voltage-bus_1 voltage-bus_2 count-cycles; do \
     grep -q \"\\\"type\\\":\\\"\${n%%-*}\\\",\\\"type_instance\\\":\\\"\${n#*-}\\\"\" '$WORK/rtu.json' || exit 1; done"
 
+printf '\n\n\n' | "$SOLARPOLL" execd luxpower "$RTU" name=inv >"$WORK/execd.out" 2>"$WORK/execd.err"
+check "execd: banks 0-119 on every poll" [ "$(grep -c 'type_instance=battery value=52.8$' "$WORK/execd.out")" -eq 3 ]
+check "execd: banks 120-239 once per SlowInterval (60 s)" [ "$(grep -c 'type_instance=eps_l1 value=120.1$' "$WORK/execd.out")" -eq 1 ]
+printf '\n\n' | "$SOLARPOLL" execd luxpower "$RTU" slowinterval=0 >"$WORK/execd0.out" 2>/dev/null
+check "execd: SlowInterval 0 reads them every poll" [ "$(grep -c 'type_instance=eps_l1 value=120.1$' "$WORK/execd0.out")" -eq 2 ]
 "$SOLARPOLL" read luxpower "$RTU" banks=0-119 --format json >"$WORK/fast.json"
 check "banks=0-119: the fast banks only" bash -c "grep -q '\"soc\"' '$WORK/fast.json' && ! grep -q '\"eps_l1\"' '$WORK/fast.json'"
 "$SOLARPOLL" read luxpower "$RTU" banks=0-300 2>"$WORK/banks.err"
