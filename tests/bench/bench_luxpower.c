@@ -4,7 +4,8 @@
  *
  *   bench_luxpower TTY BAUD TURNAROUND_MS [POLLS]
  *
- * Prints the wire time, the budget and the measured mean/max per poll; exits 1 over budget. */
+ * Prints the wire time, the budget and the measured median/mean/max per poll; exits 1 when the
+ * median is over budget. */
 #include "driver.h"
 
 #include <stdio.h>
@@ -26,6 +27,12 @@ static void discard_note(void *ctx, enum solar_severity severity, const char *in
     (void)ctx, (void)severity, (void)instance, (void)message;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -42,6 +49,9 @@ int main(int argc, char **argv)
     int baud = atoi(argv[2]);
     double turnaround = atof(argv[3]) / 1000;
     int polls = argc > 4 ? atoi(argv[4]) : 20;
+    if (polls < 1 || polls > 10000)
+        polls = 20;
+    double *took = calloc((size_t)polls, sizeof(*took));
     const struct solar_driver *drv = &luxpower_driver;
     void *cfg = calloc(1, drv->config_size);
     char err[256], word[300];
@@ -64,7 +74,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "the simulator does not answer\n");
         return 1;
     }
-    double total = 0, worst = 0;
+    double total = 0;
     for (int i = 0; i < polls; i++) {
         double t0 = now_s();
         int r = solar_device_poll(dev, &sink);
@@ -74,8 +84,11 @@ int main(int argc, char **argv)
             return 1;
         }
         total += dt;
-        worst = dt > worst ? dt : worst;
+        took[i] = dt;
     }
+    /* The median: on a shared machine a poll now and then waits for a CPU. */
+    qsort(took, (size_t)polls, sizeof(*took), by_value);
+    double median = took[polls / 2], worst = took[polls - 1];
     /* Per bank: request 8 bytes, reply 5 + 80 bytes, 10 bits a byte. */
     double wire = 3 * (8 + 5 + 80) * 10.0 / baud;
     double budget = 1.05 * wire + 3 * turnaround;
@@ -83,8 +96,9 @@ int main(int argc, char **argv)
     printf("banks 0-119 over RTU at %d baud, %d polls, %u values\n", baud, polls, values);
     printf("wire time %.1f ms, turn-around 3 x %.1f ms, budget %.1f ms\n", wire * 1e3,
            turnaround * 1e3, budget * 1e3);
-    printf("measured mean %.1f ms (%.3f x wire after turn-around), max %.1f ms\n", mean * 1e3,
-           (mean - 3 * turnaround) / wire, worst * 1e3);
+    printf("measured median %.1f ms (%.3f x wire after turn-around), mean %.1f ms, max %.1f ms\n",
+           median * 1e3, (median - 3 * turnaround) / wire, mean * 1e3, worst * 1e3);
     solar_device_free(dev);
-    return mean <= budget ? 0 : 1;
+    free(took);
+    return median <= budget ? 0 : 1;
 }
