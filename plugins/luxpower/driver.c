@@ -32,7 +32,6 @@ struct luxpower_config {
     char serial[LUXPOWER_SERIAL_LEN + 1];
 };
 
-struct luxpower_state;
 /* Reads count registers of function fc at reg into out (host order). */
 typedef int (*luxpower_read_fn)(struct solar_device *dev, unsigned fc, unsigned reg, unsigned count,
                                 uint16_t *out);
@@ -176,7 +175,7 @@ static int modbus_read(struct solar_device *dev, unsigned fc, unsigned reg, unsi
                 ? modbus_read_input_registers(state->mb, (int)reg, (int)count, out)
                 : modbus_read_registers(state->mb, (int)reg, (int)count, out);
     int err = n < 0 ? modbus_error(errno) : n == (int)count ? 0 : -SOLAR_ESHORT;
-    if (err == -SOLAR_EDEVICE)
+    if (n < 0 && errno > MODBUS_ENOBASE && errno <= EMBXGTAR)
         state->exception = (unsigned)(errno - MODBUS_ENOBASE);
     solar_bus_unlock(dev);
     return err;
