@@ -354,8 +354,15 @@ static int dongle_open(struct solar_device *dev, const char *address)
     if (host_split(address, DONGLE_PORT, host, sizeof(host), service, sizeof(service)))
         return -EINVAL;
     snprintf(state->dongle_spec, sizeof(state->dongle_spec), "tcp:%s:%s", host, service);
-    if (!config_of(dev)->datalog[0]) {
+    struct luxpower_config *cfg = config_of(dev);
+    if (!cfg->datalog[0]) {
         solar_device_log(dev, SOLAR_LOG_ERR, "a luxdongle port needs Datalog, the dongle's serial");
+        return -EINVAL;
+    }
+    /* The dongle matches serials byte for byte: a short one would never be answered. */
+    if (strlen(cfg->datalog) != LUXPOWER_SERIAL_LEN ||
+        (cfg->serial[0] && strlen(cfg->serial) != LUXPOWER_SERIAL_LEN)) {
+        solar_device_log(dev, SOLAR_LOG_ERR, "Datalog and Serial have 10 characters");
         return -EINVAL;
     }
     if (dev->config->interval > 0 && dev->config->interval * 1000 < DONGLE_MIN_GAP_MS)
