@@ -362,7 +362,7 @@ static int dongle_open(struct solar_device *dev, const char *address)
     /* The dongle matches serials byte for byte: a short one would never be answered. */
     if (strlen(cfg->datalog) != LUXPOWER_SERIAL_LEN ||
         (cfg->serial[0] && strlen(cfg->serial) != LUXPOWER_SERIAL_LEN)) {
-        solar_device_log(dev, SOLAR_LOG_ERR, "Datalog and Serial have 10 characters");
+        solar_device_log(dev, SOLAR_LOG_ERR, "Datalog and Serial must have 10 characters");
         return -EINVAL;
     }
     if (dev->config->interval > 0 && dev->config->interval * 1000 < DONGLE_MIN_GAP_MS)

@@ -149,7 +149,7 @@ check "dongle: every value documented" undocumented "$WORK/dongle.json"
 "$SOLARPOLL" read luxpower "$DONGLE" >/dev/null 2>"$WORK/nodl.err"
 check "dongle: no Datalog, an error that says so" grep -q 'needs Datalog' "$WORK/nodl.err"
 "$SOLARPOLL" read luxpower "$DONGLE" datalog=222222222 >/dev/null 2>"$WORK/short.err"
-check "dongle: a 9-character Datalog, an error that says so" grep -q 'Datalog and Serial have 10 characters' "$WORK/short.err"
+check "dongle: a 9-character Datalog, an error that says so" grep -q 'Datalog and Serial must have 10 characters' "$WORK/short.err"
 "$SOLARPOLL" read luxpower "$DONGLE" "$DATALOG" serial=9292006063 --format json >"$WORK/dser.json"
 check "dongle: Serial given" has "$WORK/dser.json" percent soc 83
 echo push >"$CONTROL"
