@@ -121,6 +121,10 @@ check "silent: exit 1" [ $? -eq 1 ]
 check "silent: says why" grep -q 'no reply before the deadline' "$WORK/silent.err"
 echo "# a silent inverter took $took ms with timeout=0.3"
 check "silent: fails within the identity's two tries" [ "$took" -lt 1000 ]
+echo sleepy >"$CONTROL"
+sleep 1.2
+"$SOLARPOLL" read luxpower "$RTU" timeout=0.3 --format json >"$WORK/sleepy.json" 2>/dev/null
+check "first read after a quiet spell unanswered: the retry reads" bash -c "[ $? -eq 0 ] && grep -q '\"soc\",\"value\":83}' '$WORK/sleepy.json'"
 echo normal >"$CONTROL"
 "$SOLARPOLL" read luxpower "$RTU" slave=2 timeout=0.3 >/dev/null 2>&1
 check "another slave address: no answer, exit 1" [ $? -eq 1 ]

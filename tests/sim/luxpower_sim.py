@@ -14,6 +14,8 @@ PORT 0 picks a free port. Prints "READY <tty path | host:port>".
   silent      answer nothing
   exc120      exception 2 (illegal address) for input bank 120-159; exc120:N, exception N
   timeout120  no answer for input bank 120-159
+  sleepy      (RTU, TCP) no answer to a request after 1 s of quiet, as the first read after
+              opening a line often goes unanswered (notes, section 6.2)
   spike       SOC/SOH word 0xFFFF and grid frequency 0xFFFF (corrupted readings)
   fault       fault bit 21 (PV over-voltage), warning bit 16 (no grid), status 0x40
   badcrc      every reply with a wrong CRC (Modbus TCP: a wrong transaction id)
@@ -82,6 +84,7 @@ def build_image():
 
 
 IR, HR = build_image()
+LAST_REQUEST = [0.0]  # monotonic time of the last Modbus request
 
 
 class Control:
@@ -149,6 +152,11 @@ def modbus_server(args, control):
 
         def validate(self, address, count=1):
             mode = control.mode()
+            now = time.monotonic()
+            quiet = now - LAST_REQUEST[0] >= 1.0
+            LAST_REQUEST[0] = now
+            if mode == "sleepy" and quiet:
+                raise NoSuchSlaveException("asleep")
             if mode == "silent" or (mode == "timeout120" and in_bank120(self.fc, address, count)):
                 raise NoSuchSlaveException("silent")  # pymodbus then sends nothing
             if mode.startswith("exc120") and in_bank120(self.fc, address, count):
