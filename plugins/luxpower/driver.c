@@ -142,7 +142,7 @@ static int banks_parse(const char *text, unsigned *mask)
 
 /* --- Modbus RTU and TCP through libmodbus --- */
 
-static int modbus_error(int err)
+static int mb_error(int err)
 {
     if (err == ETIMEDOUT)
         return -SOLAR_ETIMEDOUT;
@@ -164,8 +164,8 @@ static int modbus_error(int err)
     }
 }
 
-static int modbus_read(struct solar_device *dev, unsigned fc, unsigned reg, unsigned count,
-                       uint16_t *out)
+static int mb_read(struct solar_device *dev, unsigned fc, unsigned reg, unsigned count,
+                   uint16_t *out)
 {
     struct luxpower_state *state = dev->state;
     solar_bus_lock(dev);
@@ -174,7 +174,7 @@ static int modbus_read(struct solar_device *dev, unsigned fc, unsigned reg, unsi
     int n = fc == LUXPOWER_FC_READ_INPUT
                 ? modbus_read_input_registers(state->mb, (int)reg, (int)count, out)
                 : modbus_read_registers(state->mb, (int)reg, (int)count, out);
-    int err = n < 0 ? modbus_error(errno) : n == (int)count ? 0 : -SOLAR_ESHORT;
+    int err = n < 0 ? mb_error(errno) : n == (int)count ? 0 : -SOLAR_ESHORT;
     if (n < 0 && errno > MODBUS_ENOBASE && errno <= EMBXGTAR)
         state->exception = (unsigned)(errno - MODBUS_ENOBASE);
     solar_bus_unlock(dev);
@@ -201,7 +201,7 @@ static void timeout_split(double seconds, uint32_t *sec, uint32_t *usec)
     *usec = (uint32_t)((seconds - *sec) * 1e6);
 }
 
-static int modbus_open(struct solar_device *dev, enum solar_port_kind kind, const char *address)
+static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const char *address)
 {
     struct luxpower_state *state = dev->state;
     struct luxpower_config *cfg = config_of(dev);
@@ -228,9 +228,9 @@ static int modbus_open(struct solar_device *dev, enum solar_port_kind kind, cons
         int err = errno;
         modbus_free(state->mb);
         state->mb = NULL;
-        return err == ENOENT || err == EACCES || err == ECONNREFUSED ? -err : modbus_error(err);
+        return err == ENOENT || err == EACCES || err == ECONNREFUSED ? -err : mb_error(err);
     }
-    state->read = modbus_read;
+    state->read = mb_read;
     return 0;
 }
 
@@ -437,7 +437,7 @@ static int luxpower_connect(struct solar_device *dev)
     const char *address;
     enum solar_port_kind kind = solar_port_kind_parse(cfg->common.port, &address);
     int err =
-        kind == SOLAR_PORT_LUXDONGLE ? dongle_open(dev, address) : modbus_open(dev, kind, address);
+        kind == SOLAR_PORT_LUXDONGLE ? dongle_open(dev, address) : mb_open(dev, kind, address);
     if (err == 0)
         err = identify(dev);
     if (err < 0)
