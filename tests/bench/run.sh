@@ -30,3 +30,8 @@ echo "== poll cost against simulators pacing their bytes"
 start_sim jbd jbd_sim.py --link "$WORK/jbd0" --baud 9600 --turnaround 20 || exit 1
 baseline=$(awk -v w="$(wire_ms 9600 49)" 'BEGIN { printf "%.3f", w + 2 * 20 }')
 "$BENCH/bench_poll" --polls 40 --baseline-ms "$baseline" --exchanges 2 jbd "$WORK/jbd0"
+
+# LuxPower over Modbus RTU at 19200 baud, 5 ms turn-around: banks 0-119, one request per bank.
+if [ -x "$BENCH/bench_luxpower" ]; then
+    "$top_srcdir/tests/bench/luxpower_rtu.sh"
+fi
