@@ -124,11 +124,11 @@ size_t luxpower_dongle_request_build(const char *datalog, const char *serial, un
 
 /* Framer for solar_port_read_frame(): finds A1 1A, waits for the announced length. Returns
  * the frame length, the length still awaited (more than len: the announced length, or the
- * shortest frame before the header is in), or -k to skip noise (bytes before A1 1A, a length that no
- * frame can have). When arg points to a struct luxpower_dongle_match, whole frames that are
- * not the awaited reply (heartbeats, pushed uploads, replies to other requests) are skipped
- * too, so that the exchange waits for its own reply; and when it has a seen record, a damaged
- * frame is stepped over by one byte (it may be a false start) and its error kept there. */
+ * shortest frame before the header is in), or -k to skip noise (bytes before A1 1A, a length that
+ * no frame can have). When arg points to a struct luxpower_dongle_match, whole frames that are not
+ * the awaited reply (heartbeats, pushed uploads, replies to other requests) are skipped too, so
+ * that the exchange waits for its own reply; and when it has a seen record, a damaged frame is
+ * stepped over by one byte (it may be a false start) and its error kept there. */
 long luxpower_dongle_frame_find(const uint8_t *buf, size_t len, const void *arg);
 
 /* What the framer saw while skipping frames: the last heartbeat (to be echoed) and the
