@@ -3,8 +3,11 @@
 #include "checksum.h"
 #include "error.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Temperatures travel in 0.1 K. */
 #define KELVIN_TENTHS_AT_0C 2731
@@ -410,5 +413,43 @@ int pylontech_manufacturer_decode(const uint8_t *info, size_t len,
     out->version_major = info[PYLONTECH_NAME_LEN];
     out->version_minor = info[PYLONTECH_NAME_LEN + 1];
     ascii_copy(out->manufacturer, info + PYLONTECH_NAME_LEN + 2, PYLONTECH_MAKER_LEN, '-');
+    return 0;
+}
+
+int pylontech_addresses_parse(const char *text, uint8_t *out, unsigned cap, unsigned *count,
+                              bool *automatic)
+{
+    bool seen[256] = {false};
+    *count = 0;
+    *automatic = strcasecmp(text, "auto") == 0;
+    if (*automatic)
+        return 0;
+    const char *p = text;
+    do {
+        char *end;
+        long lo = strtol(p, &end, 0), hi = lo;
+        if (end == p)
+            return -EINVAL;
+        if (*end == '-') {
+            p = end + 1;
+            hi = strtol(p, &end, 0);
+            if (end == p)
+                return -EINVAL;
+        }
+        if (lo < 1 || hi > 254 || lo > hi || (*end != ',' && *end != '\0'))
+            return -EINVAL;
+        for (long a = lo; a <= hi; a++)
+            seen[a] = true;
+        p = end + 1;
+        if (*end == '\0')
+            break;
+    } while (1);
+    for (unsigned a = 1; a < 255; a++) {
+        if (!seen[a])
+            continue;
+        if (*count == cap)
+            return -EINVAL;
+        out[(*count)++] = (uint8_t)a;
+    }
     return 0;
 }

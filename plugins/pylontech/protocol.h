@@ -135,6 +135,12 @@ struct pylontech_manufacturer {
     char manufacturer[PYLONTECH_MAKER_LEN + 1];
 };
 
+/* Parses the Addresses option: "2", "2-5", "2,3,7" (ranges and lists mixed) or "auto". Fills
+ * out with the addresses in ascending order without duplicates and sets *count; "auto" sets
+ * *automatic and leaves *count 0. Addresses 0 and 255 are reserved. Returns 0 or -EINVAL. */
+int pylontech_addresses_parse(const char *text, uint8_t *out, unsigned cap, unsigned *count,
+                              bool *automatic);
+
 /* Returns the LENGTH word for lenid INFO characters (LCHKSUM in the top nibble; 0 for 0). */
 uint16_t pylontech_length_encode(unsigned lenid);
 

@@ -4,6 +4,7 @@
 #include "protocol.h"
 #include "tap.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -512,8 +513,41 @@ static void test_framer(void)
     is_int(find(m2, NULL), (long)strlen(m2), "framer: no expectation takes any frame");
 }
 
+static void test_addresses(void)
+{
+    static const struct {
+        const char *text;
+        int err;
+        bool automatic;
+        unsigned count;
+        uint8_t want[8];
+    } cases[] = {
+        {"2", 0, false, 1, {2}},           {"2-5", 0, false, 4, {2, 3, 4, 5}},
+        {"2,3,7", 0, false, 3, {2, 3, 7}}, {"7,2-3,3", 0, false, 3, {2, 3, 7}},
+        {"0x12", 0, false, 1, {0x12}},     {"auto", 0, true, 0, {0}},
+        {"AUTO", 0, true, 0, {0}},         {"", -EINVAL, false, 0, {0}},
+        {"0", -EINVAL, false, 0, {0}},     {"255", -EINVAL, false, 0, {0}},
+        {"5-2", -EINVAL, false, 0, {0}},   {"2,", -EINVAL, false, 0, {0}},
+        {"2;3", -EINVAL, false, 0, {0}},   {"two", -EINVAL, false, 0, {0}},
+        {"2-40", -EINVAL, false, 0, {0}}, /* more than the 16 kept */
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        uint8_t out[16];
+        unsigned count = 99;
+        bool automatic = false;
+        int err = pylontech_addresses_parse(cases[k].text, out, 16, &count, &automatic);
+        is_int(err, cases[k].err, "Addresses \"%s\": %s", cases[k].text,
+               cases[k].err ? "rejected" : "accepted");
+        if (err == 0)
+            ok(count == cases[k].count && automatic == cases[k].automatic &&
+                   memcmp(out, cases[k].want, count) == 0,
+               "Addresses \"%s\": the addresses in order", cases[k].text);
+    }
+}
+
 int main(void)
 {
+    test_addresses();
     test_requests();
     test_analog();
     test_sixteen_cells();

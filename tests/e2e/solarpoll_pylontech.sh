@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# solarpoll against the Pylontech stack simulator: per-pack instances, Addresses forms, AllPacks,
+# a pack that stops answering, line faults, exit codes, the tcp transport, documented names.
+. "$(dirname "$0")/lib.sh"
+
+CONTROL="$WORK/pyl.control"
+: >"$CONTROL"
+start_sim pyl pylontech_sim.py --link "$WORK/pyl0" --control "$CONTROL" --packs 3 \
+    --log "$WORK/pyl.log" || exit 1
+PORT="$WORK/pyl0"
+
+"$SOLARPOLL" read pylontech "$PORT" name=rack addresses=2-4 --format json >"$WORK/read.json" 2>"$WORK/read.err"
+check "read exits 0" [ $? -eq 0 ]
+value_is() { # FILE INSTANCE TYPE-TYPE_INSTANCE VALUE
+    grep -qx "{\"plugin\":\"pylontech\",\"plugin_instance\":\"$2\",\"type\":\"${3%%-*}\",\"type_instance\":\"${3#*-}\",\"value\":$4}" "$1" ||
+        { echo "# $2 $3: want $4, got: $(grep "\"$2\".*\"${3#*-}\"" "$1" | head -1)"; return 1; }
+}
+check "json: pack 1 = NAME-1, voltage-pack" value_is "$WORK/read.json" rack-1 voltage-pack 49.605
+check "json: pack 1 current -2.6 A" value_is "$WORK/read.json" rack-1 current-pack -2.6
+check "json: pack 2 current -1.6 A" value_is "$WORK/read.json" rack-2 current-pack -1.6
+check "json: pack 3 cell 15" value_is "$WORK/read.json" rack-3 voltage-cell_15 3.334
+check "json: capacity-remaining 33.5 Ah" value_is "$WORK/read.json" rack-1 capacity-remaining 33.5
+check "json: capacity-full 50 Ah" value_is "$WORK/read.json" rack-1 capacity-full 50
+check "json: percent-soc 67" value_is "$WORK/read.json" rack-1 percent-soc 67
+check "json: count-cycles of pack 3" value_is "$WORK/read.json" rack-3 count-cycles 33
+check "json: temperature-bms" value_is "$WORK/read.json" rack-2 temperature-bms 26
+check "json: temperature-cells_4" value_is "$WORK/read.json" rack-2 temperature-cells_4 23
+check "json: bool-charge_fet from 0x44" value_is "$WORK/read.json" rack-1 bool-charge_fet 1
+check "json: bool-charge_enable from 0x92" value_is "$WORK/read.json" rack-1 bool-charge_enable 1
+check "json: current-discharge_limit from 0x92" value_is "$WORK/read.json" rack-1 current-discharge_limit -25
+check "json: 0x47 at the first poll" value_is "$WORK/read.json" rack-1 voltage-param_cell_high 3.65
+check "json: per-pack bool-up" value_is "$WORK/read.json" rack-3 bool-up 1
+check "json: device bool-up" value_is "$WORK/read.json" rack bool-up 1
+check "json: count-packs" value_is "$WORK/read.json" rack count-packs 3
+check "json: every line an object" bash -c "$PYTHON -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' $WORK/read.json"
+check "connect asked 0x93, 0x4F and 0x51" bash -c "grep -q 'cid2=0x93' $WORK/pyl.log && grep -q 'cid2=0x4F' $WORK/pyl.log && grep -q 'cid2=0x51' $WORK/pyl.log"
+
+"$SOLARPOLL" read pylontech "$PORT" name=rack addresses=2-4 --format putval >"$WORK/read.putval"
+check "putval: collectd exec syntax" grep -qx "PUTVAL \"$(hostname)/pylontech-rack-2/voltage-cell_01\" N:3.31" "$WORK/read.putval"
+
+"$SOLARPOLL" read pylontech "$PORT" >"$WORK/read.table"
+check "table: default Addresses 2, default name" grep -q '^pyl0-1 *voltage-pack *49.605$' "$WORK/read.table"
+check "table: only pack 1 by default" bash -c "! grep -q '^pyl0-2 ' $WORK/read.table"
+
+"$SOLARPOLL" read pylontech "$PORT" name=r addresses=2,4 --format json >"$WORK/list.json"
+check "Addresses 2,4: packs 1 and 3" bash -c "value_is() { grep -q \"\\\"\$1\\\",\\\"type\\\":\\\"bool\\\",\\\"type_instance\\\":\\\"up\\\",\\\"value\\\":1\" $WORK/list.json; }; value_is r-1 && value_is r-3 && ! grep -q '\"r-2\"' $WORK/list.json"
+
+"$SOLARPOLL" read pylontech "$PORT" name=a addresses=auto --format json >"$WORK/auto.json" 2>"$WORK/auto.err"
+check "auto: finds the 3 packs" value_is "$WORK/auto.json" a count-packs 3
+
+: >"$WORK/pyl.log"
+"$SOLARPOLL" read pylontech "$PORT" name=all addresses=2-4 allpacks=true --format json >"$WORK/all.json"
+check "AllPacks: pack 3 from the master's answer" value_is "$WORK/all.json" all-3 voltage-cell_15 3.334
+check "AllPacks: one 0x42 to the master, none to the slaves" \
+    bash -c "[ \$(grep -c 'cid2=0x42' $WORK/pyl.log) -eq 1 ] && ! grep -q 'adr=3 cid2=0x42' $WORK/pyl.log"
+
+# Every value's name is documented by `solarpoll metrics pylontech`.
+"$SOLARPOLL" metrics pylontech >"$WORK/metrics.txt"
+check "metrics lists the options" grep -q '^  Addresses ' "$WORK/metrics.txt"
+undocumented() {
+    local names
+    names=$(cat "$WORK/read.json" "$WORK/all.json" |
+        sed 's/.*"type":"\([^"]*\)","type_instance":"\([^"]*\)".*/\1-\2/' | sort -u)
+    for n in $names; do
+        local pattern
+        pattern=$(echo "$n" | sed -E 's/_[0-9]{2}$/_NN/; s/(cells|sensor)_[0-9]+$/\1_N/; s/^bool-alarm_.*/bool-alarm_NAME/')
+        grep -q "^  $pattern " "$WORK/metrics.txt" || { echo "# undocumented: $n"; return 1; }
+    done
+}
+check "every value read is documented" undocumented
+
+# One pack stops answering: it gets bool-up 0, the others keep flowing.
+echo "silent@3" >"$CONTROL"
+"$SOLARPOLL" read pylontech "$PORT" name=rack addresses=2-4 timeout=0.3 --format json >"$WORK/one.json" 2>"$WORK/one.err"
+check "one silent pack: still exits 0" [ $? -eq 0 ]
+check "one silent pack: its bool-up 0" value_is "$WORK/one.json" rack-2 bool-up 0
+check "one silent pack: no values of it" bash -c "! grep -q '\"rack-2\",\"type\":\"voltage\"' $WORK/one.json"
+check "one silent pack: the others flow" value_is "$WORK/one.json" rack-3 voltage-pack 49.905
+check "one silent pack: count-packs 2" value_is "$WORK/one.json" rack count-packs 2
+check "one silent pack: named on stderr" grep -q 'pack 2 (ADR 3) is not answering' "$WORK/one.err"
+
+# Faults that still deliver a good frame: exact values.
+for mode in noise echo stale split; do
+    echo "$mode" >"$CONTROL"
+    "$SOLARPOLL" read pylontech "$PORT" name=f addresses=2-3 timeout=5 --format json >"$WORK/$mode.json" 2>/dev/null
+    check "$mode: exits 0" [ $? -eq 0 ]
+    check "$mode: exact values" value_is "$WORK/$mode.json" f-2 voltage-cell_15 3.324
+done
+echo "no92" >"$CONTROL"
+"$SOLARPOLL" read pylontech "$PORT" name=f --format json >"$WORK/no92.json" 2>/dev/null
+check "a pack without 0x92 is polled without it" value_is "$WORK/no92.json" f-1 voltage-pack 49.605
+check "and emits no 0x92 values" bash -c "! grep -q 'charge_limit' $WORK/no92.json"
+
+# Faults that deliver no good frame: exit 1, nothing on stdout, the reason on stderr.
+for fault in "badcrc:checksum" "badlength:malformed" "truncate:no reply" "rtn90:ADR error" "silent:no reply"; do
+    mode=${fault%%:*}
+    echo "$mode" >"$CONTROL"
+    "$SOLARPOLL" read pylontech "$PORT" name=f timeout=0.3 >"$WORK/$mode.out" 2>"$WORK/$mode.err"
+    check "$mode: exits 1" [ $? -eq 1 ]
+    check "$mode: prints nothing on stdout" [ ! -s "$WORK/$mode.out" ]
+    check "$mode: says why" grep -qi "${fault#*:}" "$WORK/$mode.err"
+done
+echo silent >"$CONTROL"
+took=$(elapsed_ms "$SOLARPOLL" read pylontech "$PORT" timeout=1)
+echo "# a silent stack took $took ms with timeout=1"
+check "a silent stack fails within one Timeout per pack" [ "$took" -lt 1400 ]
+echo normal >"$CONTROL"
+
+# Configuration errors.
+"$SOLARPOLL" read pylontech "$PORT" addresses=2-x >/dev/null 2>"$WORK/bad.err"
+check "a bad Addresses fails" [ $? -ne 0 ]
+check "and names the key" grep -q 'Addresses "2-x"' "$WORK/bad.err"
+"$SOLARPOLL" read pylontech "$PORT" allpacks=maybe >/dev/null 2>"$WORK/bad2.err"
+check "a bad AllPacks is a usage error" [ $? -eq 2 ]
+
+# The tcp transport (an RS485-to-Ethernet gateway).
+start_sim tcp pylontech_sim.py --tcp 0 --packs 2 || exit 1
+TCP=$(sed -n 's/^READY //p' "$WORK/tcp.ready")
+"$SOLARPOLL" read pylontech "$TCP" name=t addresses=2-3 --format json >"$WORK/tcp.json"
+check "tcp: reads both packs" value_is "$WORK/tcp.json" t-2 voltage-cell_01 3.31
+
+done_testing
