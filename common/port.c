@@ -95,6 +95,23 @@ void solar_port_drain(struct solar_port *port)
     port->ops->drain(port);
 }
 
+/* Lets the wire time of `missing` characters pass, but not beyond deadline: they cannot all be
+ * there sooner, and reading them one wake-up each costs far more CPU than the frame is worth. */
+static void wait_wire_time(const struct solar_port *port, size_t missing, int64_t deadline)
+{
+    if (port->byte_ns <= 0)
+        return;
+    int64_t ns = (int64_t)missing * port->byte_ns;
+    int64_t left_ns = (deadline - solar_now_ms()) * 1000000;
+    if (left_ns <= 0)
+        return;
+    if (ns > left_ns)
+        ns = left_ns;
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        continue;
+}
+
 long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, solar_framer framer,
                            const void *arg, int64_t silence_deadline, int64_t deadline)
 {
@@ -106,6 +123,12 @@ long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, so
             long verdict = framer(buf, have, arg);
             if (verdict > 0)
                 return verdict;
+            if (SOLAR_FRAME_IS_NEED(verdict)) {
+                size_t total = (size_t)(verdict - LONG_MIN);
+                if (total > have)
+                    wait_wire_time(port, total - have, deadline);
+                break;
+            }
             if (verdict == 0)
                 break;
             size_t skip = (size_t)-verdict < have ? (size_t)-verdict : have;

@@ -12,6 +12,7 @@
 #ifndef SOLAR_PORT_H
 #define SOLAR_PORT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,13 @@ struct solar_port;
  * the complete frame at buf[0], 0 when more bytes are needed, or -k to discard k leading bytes
  * (noise, a false start). arg is passed through unchanged. */
 typedef long (*solar_framer)(const uint8_t *buf, size_t len, const void *arg);
+
+/* A framer that knows from a length field that the frame at buf[0] will be total bytes long (or
+ * at least that long) may return SOLAR_FRAME_NEED(total) instead of 0. On a serial line the
+ * reader then lets the missing bytes' wire time pass (within the deadline) before reading again,
+ * so that a slow line costs a few wake-ups per frame instead of one per byte. */
+#define SOLAR_FRAME_NEED(total) (LONG_MIN + (long)(total))
+#define SOLAR_FRAME_IS_NEED(v)  ((v) < LONG_MIN / 2)
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t solar_now_ms(void);

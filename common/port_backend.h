@@ -18,6 +18,7 @@ struct solar_port {
     const struct solar_port_ops *ops;
     int fd;       /* serial and tcp backends */
     void *handle; /* libserialport or hidapi handle */
+    long byte_ns; /* serial: wire time of one 8N1 character; 0: unknown (tcp, hid) */
 };
 
 int solar_serial_open(const char *path, unsigned baud, struct solar_port **out);

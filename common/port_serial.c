@@ -154,6 +154,7 @@ int solar_serial_open(const char *path, unsigned baud, struct solar_port **out)
     }
     port->ops = &serial_ops;
     port->fd = fd;
+    port->byte_ns = baud ? 10 * 1000000000L / (long)baud : 0;
     port->handle = sp;
     *out = port;
     return 0;

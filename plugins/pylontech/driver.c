@@ -60,6 +60,9 @@ struct pylontech_state {
     struct pylontech_manufacturer maker;
     uint8_t protocol_version;
     uint8_t last_rtn; /* of the last reply with an error status */
+    /* Size of the last good reply per address and polled command: the next one is the same
+     * size, so the reader can let all of it arrive before it wakes (see size_slot()). */
+    uint16_t reply_size[256][3];
 };
 
 static const struct solar_option pylontech_options[] = {
@@ -267,6 +270,21 @@ static unsigned unit_of(uint8_t adr)
     return adr > 1 ? adr - 1u : adr;
 }
 
+static uint16_t *size_slot(struct solar_device *dev, uint8_t adr, uint8_t cid2)
+{
+    struct pylontech_state *st = dev->state;
+    switch (cid2) {
+    case PYLONTECH_CMD_ANALOG:
+        return &st->reply_size[adr][0];
+    case PYLONTECH_CMD_ALARM:
+        return &st->reply_size[adr][1];
+    case PYLONTECH_CMD_MANAGEMENT:
+        return &st->reply_size[adr][2];
+    default:
+        return NULL;
+    }
+}
+
 /* Sends cid2 (INFO: info_len bytes) to adr and checks the reply; returns the INFO length. */
 static long pack_exchange(struct solar_device *dev, uint8_t adr, uint8_t cid2,
                           const uint8_t *req_info, size_t req_info_len, uint8_t *info,
@@ -275,11 +293,14 @@ static long pack_exchange(struct solar_device *dev, uint8_t adr, uint8_t cid2,
     uint8_t request[32], frame[PYLONTECH_FRAME_MAX];
     size_t n = pylontech_request_build(PYLONTECH_VER, adr, cid2, req_info, req_info_len, request,
                                        sizeof(request));
-    struct pylontech_expect expect = {adr, cid2};
+    uint16_t *size = size_slot(dev, adr, cid2);
+    struct pylontech_expect expect = {adr, cid2, size ? *size : 0};
     long len = solar_exchange(dev, request, n, frame, sizeof(frame), pylontech_frame_find, &expect,
                               0, silence_ms);
     if (len < 0)
         return len;
+    if (size)
+        *size = (uint16_t)len;
     long info_len = pylontech_frame_decode(frame, (size_t)len, hdr, info, PYLONTECH_INFO_MAX);
     if (info_len < 0)
         return info_len;

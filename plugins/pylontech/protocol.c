@@ -2,6 +2,7 @@
 
 #include "checksum.h"
 #include "error.h"
+#include "port.h"
 
 #include <errno.h>
 #include <math.h>
@@ -116,8 +117,21 @@ long pylontech_frame_find(const uint8_t *buf, size_t len, const void *arg)
     size_t end = 1;
     while (end < len && buf[end] != PYLONTECH_EOI && buf[end] != PYLONTECH_SOI)
         end++;
-    if (end == len)
-        return len >= PYLONTECH_FRAME_MAX ? -1 : 0;
+    if (end == len) {
+        if (len >= PYLONTECH_FRAME_MAX)
+            return -1;
+        if (len < OFF_INFO) {
+            size_t hint = expect && expect->size_hint > PYLONTECH_OVERHEAD ? expect->size_hint
+                                                                           : PYLONTECH_OVERHEAD;
+            return SOLAR_FRAME_NEED(hint);
+        }
+        /* LENGTH announces the size: wait for all of it, and resync when no EOI ends it. */
+        long length = hex_value(buf + OFF_LENGTH, 4);
+        size_t total = (size_t)(length & 0xFFF) + PYLONTECH_OVERHEAD;
+        if (length < 0)
+            return 0;
+        return len >= total ? -1 : SOLAR_FRAME_NEED(total);
+    }
     /* A new '~' before '\r': the first start was noise or a frame cut short. */
     if (buf[end] == PYLONTECH_SOI)
         return -(long)end;

@@ -152,11 +152,14 @@ size_t pylontech_request_build(uint8_t ver, uint8_t adr, uint8_t cid2, const uin
 /* What pylontech_frame_find() is told about the request, so that it skips other traffic. */
 struct pylontech_expect {
     uint8_t adr;
-    uint8_t cid2; /* the command: a frame carrying it in CID2 is our own echo */
+    uint8_t cid2;       /* the command: a frame carrying it in CID2 is our own echo */
+    uint16_t size_hint; /* expected reply size (the last one), 0: unknown */
 };
 
 /* Framer for solar_port_read_frame(): finds '~' ... '\r'. Returns the length of the complete
- * frame at buf[0], 0 when more bytes are needed, -k to discard k leading bytes: noise before
+ * frame at buf[0]; SOLAR_FRAME_NEED(n) when more bytes are needed (n: the size LENGTH announces,
+ * or the shortest frame before LENGTH has arrived), 0 when LENGTH is garbage and only EOI can
+ * end the frame; -k to discard k leading bytes: noise before
  * '~', a frame whose LENGTH disagrees with its size, and, when arg points to a struct
  * pylontech_expect, a frame from another address (a late reply) or the echo of the request on a
  * half-duplex adapter. */

@@ -38,7 +38,7 @@ Fault modes: with --control FILE the file is re-read before every request. It ho
     alarm     Status1 module over-voltage and cell 1 above its limit in 0x44
 Unknown words behave like normal. --log FILE appends "<time> adr=2 cid2=0x42 mode=normal"
 for every request. --baud N paces output at the 8N1 wire time; --turnaround MS delays the
-first byte of every reply.
+first byte of every reply; with --baud a request also holds the line for its wire time.
 """
 
 import argparse
@@ -391,7 +391,9 @@ class Simulator:
         if not data:
             return
         step = self.byte_time if gap is None else max(gap, self.byte_time)
-        start = max(time.monotonic() + (self.turnaround if turnaround else 0), self.line_free_at)
+        # The request's own characters occupied the line before the reply can start.
+        start = max(time.monotonic(), self.line_free_at)
+        start += self.turnaround if turnaround else 0
         n, sent = len(data), 0
         while sent < n:
             now = time.monotonic()
@@ -411,6 +413,7 @@ class Simulator:
         if req is None:
             return
         adr, cid2, info, chk_ok = req
+        self.line_free_at = max(self.line_free_at, time.monotonic()) + len(raw) * self.byte_time
         mode = self.mode(adr)
         if self.log:
             self.log.write("%.6f adr=%d cid2=0x%02X mode=%s\n"

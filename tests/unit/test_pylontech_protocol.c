@@ -1,6 +1,7 @@
 /* The Pylontech decoder against the real frames of protocols/pylontech.md (section 4, request
  * vectors of section 1.2; full frames from the repositories the notes cite) and hostile ones. */
 #include "error.h"
+#include "port.h"
 #include "protocol.h"
 #include "tap.h"
 
@@ -499,7 +500,16 @@ static void test_framer(void)
     struct pylontech_expect e = {2, 0x92};
     const char *m2 = "~20024600B01402D002AFC80000FCE040F93F\r";
     is_int(find(m2, &e), (long)strlen(m2), "framer: whole frame");
-    is_int(find("~20024600B01402D002AF", &e), 0, "framer: partial frame waits");
+    is_int(find("~20024600B01402D002AF", &e), SOLAR_FRAME_NEED(38),
+           "framer: partial frame waits for the length LENGTH announces");
+    is_int(find("~2002460", &e), SOLAR_FRAME_NEED(18), "framer: before LENGTH, the shortest frame");
+    struct pylontech_expect hinted = {2, 0x92, 38};
+    is_int(find("~2002460", &hinted), SOLAR_FRAME_NEED(38), "framer: before LENGTH, the hint");
+    is_int(find("~20024600B01402D002AF", &hinted), SOLAR_FRAME_NEED(38),
+           "framer: LENGTH, once there, rules");
+    is_int(find("~20024600ZZZZ02", &e), 0, "framer: LENGTH not hex waits for EOI");
+    is_int(find("~20024600B01402D002AFC80000FCE040F93F0", &e), -1,
+           "framer: no EOI where LENGTH says resyncs");
     is_int(find("", &e), 0, "framer: nothing yet");
     is_int(find("\x01\xfe noise~2002", &e), -8, "framer: noise before '~' dropped");
     is_int(find("xyz", &e), -3, "framer: noise without '~' dropped");
