@@ -158,6 +158,11 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
 void solar_bus_lock(struct solar_device *dev);
 void solar_bus_unlock(struct solar_device *dev);
 
+/* Changes the line speed of the device's port (opened first when needed) under the bus lock,
+ * for a wake-up at another rate. A port opened again after a fatal error has the configured
+ * Baud. Errors as solar_port_set_baud() and solar_port_open(). */
+int solar_bus_set_baud(struct solar_device *dev, unsigned baud);
+
 /* Values of the unit n on a bus are emitted as NAME-n; n = 0 returns to NAME. */
 void solar_set_unit(struct solar_device *dev, unsigned n);
 

@@ -44,6 +44,30 @@ static void serial_drain(struct solar_port *port)
     solar_fd_drain(port->fd);
 }
 
+static speed_t termios_speed(unsigned baud)
+{
+    for (size_t i = 0; i < sizeof(termios_speeds) / sizeof(termios_speeds[0]); i++)
+        if (termios_speeds[i].baud == baud)
+            return termios_speeds[i].speed;
+    return 0;
+}
+
+static int serial_set_baud(struct solar_port *port, unsigned baud)
+{
+    speed_t speed = termios_speed(baud);
+    if (speed == 0)
+        return -EINVAL;
+    struct termios tio;
+    if (tcgetattr(port->fd, &tio) < 0)
+        return -errno;
+    cfsetispeed(&tio, speed);
+    cfsetospeed(&tio, speed);
+    if (tcsetattr(port->fd, TCSADRAIN, &tio) < 0)
+        return -errno;
+    port->byte_ns = 10 * 1000000000L / (long)baud;
+    return 0;
+}
+
 static void serial_close(struct solar_port *port)
 {
     if (port->handle) {
@@ -59,14 +83,12 @@ static const struct solar_port_ops serial_ops = {.name = "serial",
                                                  .read = serial_read,
                                                  .write = serial_write,
                                                  .drain = serial_drain,
+                                                 .set_baud = serial_set_baud,
                                                  .close = serial_close};
 
 static int open_with_termios(const char *path, unsigned baud, int *fd_out)
 {
-    speed_t speed = 0;
-    for (size_t i = 0; i < sizeof(termios_speeds) / sizeof(termios_speeds[0]); i++)
-        if (termios_speeds[i].baud == baud)
-            speed = termios_speeds[i].speed;
+    speed_t speed = termios_speed(baud);
     if (speed == 0)
         return -EINVAL;
 

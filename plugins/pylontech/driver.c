@@ -6,6 +6,7 @@
  * (0x42/0x44 in one exchange each with AllPacks), 0x47 system parameters every SettingsInterval.
  * Every pack is read before anything is emitted; a pack that stops answering gets bool-up 0 as
  * NAME-N while the others keep flowing, and the device answers while one pack does. */
+#include "console.h"
 #include "driver.h"
 #include "protocol.h"
 
@@ -22,6 +23,15 @@
 #define REPROBE_MS (10 * 60 * 1000)
 /* A pack starts answering ~80 ms after a request; silence this long means nobody is there. */
 #define PROBE_SILENCE_MS 400
+
+/* The console answers `pwr` of 16 packs in ~2.5 kB, `bat N` of 16 cells in ~2.2 kB. */
+#define CONSOLE_TEXT_MAX  16384
+#define CONSOLE_PIECE_MAX 8192
+#define CONSOLE_MAX_PAGES 8
+/* The console port wakes at 1200 baud and then talks at 115200 (notes, section 2.1). */
+#define CONSOLE_WAKE_BAUD 1200
+#define CONSOLE_BAUD      115200
+#define CONSOLE_WAKE_MS   500
 
 struct pylontech_config {
     struct solar_config base;
@@ -63,11 +73,14 @@ struct pylontech_state {
     /* Size of the last good reply per address and polled command: the next one is the same
      * size, so the reader can let all of it arrive before it wakes (see size_slot()). */
     uint16_t reply_size[256][3];
+    bool console;                /* Protocol "console" */
+    bool soh_unsupported;        /* the console said "Unknown command" to soh */
+    char text[CONSOLE_TEXT_MAX]; /* the console's last answer */
 };
 
 static const struct solar_option pylontech_options[] = {
     SOLAR_OPTION_STRING("Protocol", struct pylontech_config, protocol, "rs485",
-                        "rs485 (the RS485/RS232 frame protocol) or console (not yet)"),
+                        "rs485 (the RS485/RS232 frame protocol) or console (pylon>, 115200 baud)"),
     SOLAR_OPTION_STRING("Addresses", struct pylontech_config, addresses, "2",
                         "pack addresses: 2, 2-5, 2,3,7 or auto (probe 2..9); pack N = address N+1"),
     SOLAR_OPTION_NUMBER("AllPacks", SOLAR_OPT_BOOL, struct pylontech_config, all_packs, "false", 0,
@@ -131,6 +144,16 @@ static const struct solar_metric_doc pylontech_metrics[] = {
     {"temperature", "param_discharge_low", "°C", "discharge low-temperature limit (0x47)"},
     {"current", "param_discharge", "A", "discharge current limit (0x47, negative)"},
     {"count", "packs", "", "packs answering (instance NAME)"},
+    {"voltage", "cell_NN", "V", "console: cell NN voltage (bat N)"},
+    {"temperature", "cell_NN", "°C", "console: cell NN temperature (bat N)"},
+    {"percent", "soc_cell_NN", "%", "console: cell NN state of charge (bat N)"},
+    {"capacity", "cell_NN", "Ah", "console: cell NN charge (bat N Coulomb)"},
+    {"bool", "balancing_cell_NN", "", "console: cell NN is being balanced (bat N BAL)"},
+    {"count", "soh_cell_NN", "", "console: cell NN SOHCount (soh N)"},
+    {"bool", "soh_abnormal_cell_NN", "", "console: cell NN SOHStatus not Normal (soh N)"},
+    {"bool", "console_NAME", "",
+     "console: pwr status column not Normal: voltage, current, temperature, cell_voltage, "
+     "cell_temperature, mosfet_temperature"},
     {"bool", "up", "",
      "1 while the device (NAME: at least one pack) or the pack (NAME-N) answers, 0 while not"},
     {NULL},
@@ -259,6 +282,10 @@ static const struct {
     {PYLONTECH_MG_FULL_REQUEST, ST_FULL_REQUEST},
 };
 
+/* The console path, at the end of this file. */
+static int console_connect(struct solar_device *dev);
+static int console_poll(struct solar_device *dev);
+
 static struct pylontech_config *config_of(struct solar_device *dev)
 {
     return (struct pylontech_config *)dev->config;
@@ -371,8 +398,9 @@ static int configure(struct solar_device *dev)
 {
     struct pylontech_config *cfg = config_of(dev);
     struct pylontech_state *st = dev->state;
-    if (strcasecmp(cfg->protocol, "rs485") != 0) {
-        solar_device_log(dev, SOLAR_LOG_ERR, "Protocol \"%s\": only rs485 is supported so far",
+    st->console = strcasecmp(cfg->protocol, "console") == 0;
+    if (!st->console && strcasecmp(cfg->protocol, "rs485") != 0) {
+        solar_device_log(dev, SOLAR_LOG_ERR, "Protocol \"%s\": expected rs485 or console",
                          cfg->protocol);
         return -EINVAL;
     }
@@ -415,6 +443,8 @@ static int pylontech_connect(struct solar_device *dev)
     int err = configure(dev);
     if (err < 0)
         return err;
+    if (st->console)
+        return console_connect(dev);
     if (st->automatic)
         probe_addresses(dev);
     unsigned answered = st->automatic ? st->count : 0;
@@ -675,6 +705,8 @@ static int pylontech_poll(struct solar_device *dev)
 {
     struct pylontech_state *st = dev->state;
     struct pack_reading readings[PYLONTECH_MAX_PACKS];
+    if (st->console)
+        return console_poll(dev);
     if (st->automatic && solar_now_ms() >= st->reprobe_ms)
         probe_addresses(dev);
     memset(readings, 0, sizeof(readings[0]) * st->count);
@@ -703,6 +735,204 @@ static int pylontech_poll(struct solar_device *dev)
     solar_set_unit(dev, 0);
     if (answering == 0)
         return first_err;
+    solar_emit(dev, "count", "packs", answering);
+    return 0;
+}
+
+/* --- the console --- */
+
+static const char *const console_status_names[PYLONTECH_PWR_ABNORMAL_COLUMNS] = {
+    "voltage", "current", "temperature", "cell_voltage", "cell_temperature", "mosfet_temperature",
+};
+
+/* A framer that never finds a frame: an exchange with it is a bounded wait after a write. */
+static long console_no_frame(const uint8_t *buf, size_t len, const void *arg)
+{
+    (void)buf, (void)len, (void)arg;
+    return 0;
+}
+
+/* Sends text and reads the answer into st->text, answering the pager with CR. Returns the
+ * answer's length, or an error (-SOLAR_EUNSUPPORT for an unknown command). */
+static long console_command(struct solar_device *dev, const char *command)
+{
+    struct pylontech_state *st = dev->state;
+    enum pylontech_console_wait wait = PYLONTECH_CONSOLE_ANSWER;
+    uint8_t piece[CONSOLE_PIECE_MAX];
+    size_t used = 0;
+    const char *send = command;
+    for (unsigned page = 0; page < CONSOLE_MAX_PAGES; page++) {
+        long n = solar_exchange(dev, (const uint8_t *)send, strlen(send), piece, sizeof(piece),
+                                pylontech_console_find, &wait, 0, 0);
+        if (n < 0)
+            return n;
+        if (used + (size_t)n + 2 >= sizeof(st->text))
+            return -SOLAR_ESHORT;
+        /* The next page may start right after the pager line: keep its first row whole. */
+        if (page > 0)
+            st->text[used++] = '\n';
+        memcpy(st->text + used, piece, (size_t)n);
+        used += (size_t)n;
+        st->text[used] = '\0';
+        if (!pylontech_console_paged((const char *)piece, (size_t)n)) {
+            int err = pylontech_console_check(st->text, used);
+            return err < 0 ? err : (long)used;
+        }
+        send = "\r";
+    }
+    return -SOLAR_EFRAME;
+}
+
+/* CR, and a prompt within Timeout: the console is awake. */
+static int console_prompt(struct solar_device *dev)
+{
+    enum pylontech_console_wait wait = PYLONTECH_CONSOLE_PROMPT;
+    uint8_t piece[CONSOLE_PIECE_MAX];
+    long n = solar_exchange(dev, (const uint8_t *)"\r\n", 2, piece, sizeof(piece),
+                            pylontech_console_find, &wait, 0, 0);
+    return n < 0 ? (int)n : 0;
+}
+
+/* A console that was powered off stays silent until the RS485 "switch to console" frame is sent
+ * at 1200 baud (notes, section 2.1); then it talks at 115200. */
+static int console_wake(struct solar_device *dev)
+{
+    static const uint8_t wake_info[] = {0x85, 0x20};
+    uint8_t frame[32], scrap[64];
+    size_t n = pylontech_request_build(PYLONTECH_VER, 1, 0x82, wake_info, sizeof(wake_info), frame,
+                                       sizeof(frame));
+    int err = solar_bus_set_baud(dev, CONSOLE_WAKE_BAUD);
+    if (err < 0)
+        return err;
+    long r = solar_exchange(dev, frame, n, scrap, sizeof(scrap), console_no_frame, NULL,
+                            CONSOLE_WAKE_MS, 0);
+    err = solar_bus_set_baud(dev, CONSOLE_BAUD);
+    if (err < 0)
+        return err;
+    return r == -SOLAR_ETIMEDOUT || r >= 0 ? console_prompt(dev) : (int)r;
+}
+
+static int console_connect(struct solar_device *dev)
+{
+    int err = solar_bus_set_baud(dev, CONSOLE_BAUD);
+    if (err < 0) {
+        solar_device_log(dev, SOLAR_LOG_ERR, "Protocol \"console\" needs a serial port: %s",
+                         solar_strerror(err));
+        return err;
+    }
+    if ((err = console_prompt(dev)) == -SOLAR_ETIMEDOUT) {
+        solar_device_log(dev, SOLAR_LOG_INFO, "no console prompt: sending the 1200-baud wake-up");
+        err = console_wake(dev);
+    }
+    if (err < 0)
+        return err;
+    solar_device_log(dev, SOLAR_LOG_INFO, "console awake");
+    return 0;
+}
+
+struct console_reading {
+    int err;
+    const struct pylontech_pwr_row *row;
+    struct pylontech_bat bat;
+    struct pylontech_soh soh;
+    bool have_soh;
+};
+
+static int console_read_pack(struct solar_device *dev, unsigned pack, struct console_reading *r)
+{
+    struct pylontech_state *st = dev->state;
+    char command[16];
+    snprintf(command, sizeof(command), "bat %u\n", pack);
+    long n = console_command(dev, command);
+    int err = n < 0 ? (int)n : pylontech_bat_parse(st->text, (size_t)n, &r->bat);
+    if (err < 0 || st->soh_unsupported)
+        return err;
+    snprintf(command, sizeof(command), "soh %u\n", pack);
+    n = console_command(dev, command);
+    if (n == -SOLAR_EUNSUPPORT) {
+        /* Newer firmware (US3000C B69.25) dropped soh: stop asking. */
+        st->soh_unsupported = true;
+        return 0;
+    }
+    err = n < 0 ? (int)n : pylontech_soh_parse(st->text, (size_t)n, &r->soh);
+    r->have_soh = err == 0;
+    return err;
+}
+
+static void console_emit_pack(struct solar_device *dev, struct pack *pack,
+                              const struct console_reading *r)
+{
+    const struct pylontech_pwr_row *row = r->row;
+    solar_emit(dev, "voltage", "pack", row->voltage);
+    solar_emit(dev, "current", "pack", row->current);
+    solar_emit(dev, "percent", "soc", row->soc);
+    solar_emit(dev, "temperature", "bms", row->temperature);
+    solar_emit(dev, "temperature", "cell_min", row->temp_low);
+    solar_emit(dev, "temperature", "cell_max", row->temp_high);
+    solar_emit(dev, "temperature", "mosfet", row->mos_temperature);
+    solar_emit(dev, "voltage", "cell_min", row->cell_low);
+    solar_emit(dev, "voltage", "cell_max", row->cell_high);
+    solar_emit(dev, "bool", "charging", row->charging);
+    solar_emit(dev, "bool", "discharging", row->discharging);
+    solar_emit_flags(dev, "console", console_status_names, PYLONTECH_PWR_ABNORMAL_COLUMNS,
+                     row->abnormal, &pack->alarms);
+    for (unsigned i = 0; i < r->bat.count; i++) {
+        const struct pylontech_bat_cell *c = &r->bat.cells[i];
+        solar_emit_indexed(dev, "voltage", "cell", i + 1, c->voltage);
+        solar_emit_indexed(dev, "temperature", "cell", i + 1, c->temperature);
+        solar_emit_indexed(dev, "percent", "soc_cell", i + 1, c->soc);
+        solar_emit_indexed(dev, "capacity", "cell", i + 1, c->coulomb_ah);
+        if (c->balancing >= 0)
+            solar_emit_indexed(dev, "bool", "balancing_cell", i + 1, c->balancing);
+    }
+    for (unsigned i = 0; r->have_soh && i < r->soh.count; i++) {
+        solar_emit_indexed(dev, "count", "soh_cell", i + 1, r->soh.soh_count[i]);
+        solar_emit_indexed(dev, "bool", "soh_abnormal_cell", i + 1, !r->soh.normal[i]);
+    }
+}
+
+/* The row of pack n in pwr, NULL when it is not there or Absent. */
+static const struct pylontech_pwr_row *pwr_row_of(const struct pylontech_pwr *pwr, unsigned n)
+{
+    for (unsigned i = 0; i < pwr->count; i++)
+        if (pwr->rows[i].pack == n && pwr->rows[i].present)
+            return &pwr->rows[i];
+    return NULL;
+}
+
+static int console_poll(struct solar_device *dev)
+{
+    struct pylontech_state *st = dev->state;
+    struct pylontech_pwr pwr;
+    struct console_reading readings[PYLONTECH_MAX_PACKS];
+    long n = console_command(dev, "pwr\n");
+    int err = n < 0 ? (int)n : pylontech_pwr_parse(st->text, (size_t)n, &pwr);
+    if (err < 0)
+        return err;
+    for (unsigned i = 0; st->automatic && i < pwr.count; i++)
+        if (pwr.rows[i].present && !pack_known(st, (uint8_t)(pwr.rows[i].pack + 1)) &&
+            st->count < PYLONTECH_MAX_PACKS)
+            pack_add(st, (uint8_t)(pwr.rows[i].pack + 1));
+    for (unsigned i = 0; i < st->count; i++) {
+        struct console_reading *r = &readings[i];
+        memset(r, 0, sizeof(*r));
+        r->row = pwr_row_of(&pwr, unit_of(st->packs[i].adr));
+        r->err = r->row ? console_read_pack(dev, unit_of(st->packs[i].adr), r) : -SOLAR_ETIMEDOUT;
+    }
+    unsigned answering = 0;
+    for (unsigned i = 0; i < st->count; i++) {
+        struct pack *pack = &st->packs[i];
+        struct pack_reading status = {.err = readings[i].err};
+        solar_set_unit(dev, unit_of(pack->adr));
+        if (readings[i].err == 0) {
+            console_emit_pack(dev, pack, &readings[i]);
+            answering++;
+        }
+        report_pack(dev, pack, &status);
+    }
+    solar_set_unit(dev, 0);
+    if (answering == 0)
+        return st->count ? readings[0].err : -SOLAR_ETIMEDOUT;
     solar_emit(dev, "count", "packs", answering);
     return 0;
 }

@@ -63,7 +63,7 @@ undocumented() {
         sed 's/.*"type":"\([^"]*\)","type_instance":"\([^"]*\)".*/\1-\2/' | sort -u)
     for n in $names; do
         local pattern
-        pattern=$(echo "$n" | sed -E 's/_[0-9]{2}$/_NN/; s/(cells|sensor)_[0-9]+$/\1_N/; s/^bool-alarm_.*/bool-alarm_NAME/')
+        pattern=$(echo "$n" | sed -E 's/_[0-9]{2}$/_NN/; s/(cells|sensor)_[0-9]+$/\1_N/; s/^bool-(alarm|console)_.*/bool-\1_NAME/; s/_cell_[0-9]{2}$/_cell_NN/')
         grep -q "^  $pattern " "$WORK/metrics.txt" || { echo "# undocumented: $n"; return 1; }
     done
 }
@@ -112,6 +112,45 @@ check "a bad Addresses fails" [ $? -ne 0 ]
 check "and names the key" grep -q 'Addresses "2-x"' "$WORK/bad.err"
 "$SOLARPOLL" read pylontech "$PORT" allpacks=maybe >/dev/null 2>"$WORK/bad2.err"
 check "a bad AllPacks is a usage error" [ $? -eq 2 ]
+
+# The console: asleep until the 1200-baud wake-up, newer pwr header, pager, soh.
+CCONTROL="$WORK/con.control"
+: >"$CCONTROL"
+start_sim con pylontech_sim.py --protocol console --asleep --new-pwr --link "$WORK/con0" \
+    --control "$CCONTROL" --packs 2 --temps 6 --log "$WORK/con.log" || exit 1
+"$SOLARPOLL" read pylontech "$WORK/con0" protocol=console name=c addresses=auto --format json >"$WORK/con.json" 2>"$WORK/con.err"
+check "console: exits 0 after the wake-up" [ $? -eq 0 ]
+check "console: pwr voltage-pack of pack 2" value_is "$WORK/con.json" c-2 voltage-pack 49.755
+check "console: pwr current-pack in A" value_is "$WORK/con.json" c-1 current-pack -2.6
+check "console: pwr Coulomb as percent-soc" value_is "$WORK/con.json" c-1 percent-soc 67
+check "console: pwr Vhigh as voltage-cell_max" value_is "$WORK/con.json" c-1 voltage-cell_max 3.314
+check "console: pwr Tlow (.Id header) as temperature-cell_min" value_is "$WORK/con.json" c-2 temperature-cell_min 23
+check "console: pwr MosTempr" value_is "$WORK/con.json" c-1 temperature-mosfet 30
+check "console: bat cell voltage" value_is "$WORK/con.json" c-2 voltage-cell_15 3.324
+check "console: bat cell temperature in degC" value_is "$WORK/con.json" c-1 temperature-cell_03 22.2
+check "console: bat balancing" value_is "$WORK/con.json" c-1 bool-balancing_cell_02 1
+check "console: soh count" value_is "$WORK/con.json" c-1 count-soh_cell_03 2
+check "console: packs found from pwr" value_is "$WORK/con.json" c count-packs 2
+check "console: no pack 3 (Absent)" bash -c "! grep -q '\"c-3\"' $WORK/con.json"
+echo pager >"$CCONTROL"
+"$SOLARPOLL" read pylontech "$WORK/con0" protocol=console name=c addresses=2-3 --format json >"$WORK/pager.json" 2>/dev/null
+check "console pager: answered, every cell read" value_is "$WORK/pager.json" c-2 voltage-cell_15 3.324
+check "console pager: the row after the pager line" value_is "$WORK/pager.json" c-1 voltage-cell_06 3.305
+echo nosoh >"$CCONTROL"
+"$SOLARPOLL" read pylontech "$WORK/con0" protocol=console name=c --format json >"$WORK/nosoh.json" 2>/dev/null
+check "console without soh: values" value_is "$WORK/nosoh.json" c-1 voltage-cell_01 3.3
+check "console without soh: no soh values" bash -c "! grep -q soh_cell $WORK/nosoh.json"
+echo alarm >"$CCONTROL"
+"$SOLARPOLL" read pylontech "$WORK/con0" protocol=console name=c --format json >"$WORK/calarm.json" 2>/dev/null
+check "console: Volt.St High as bool-console_voltage" value_is "$WORK/calarm.json" c-1 bool-console_voltage 1
+"$SOLARPOLL" read pylontech "$WORK/con0" protocol=console name=c addresses=4 >/dev/null 2>"$WORK/absent.err"
+check "console: an Absent pack fails" [ $? -eq 1 ]
+echo silent >"$CCONTROL"
+"$SOLARPOLL" read pylontech "$WORK/con0" protocol=console name=c timeout=0.3 >"$WORK/csilent.out" 2>&1
+check "console: silent exits 1" [ $? -eq 1 ]
+echo normal >"$CCONTROL"
+check "console: documented" bash -c "cat $WORK/con.json $WORK/calarm.json > $WORK/read.json"
+check "console: every value read is documented" undocumented
 
 # The tcp transport (an RS485-to-Ethernet gateway).
 start_sim tcp pylontech_sim.py --tcp 0 --packs 2 || exit 1

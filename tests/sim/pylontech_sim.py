@@ -36,6 +36,14 @@ Fault modes: with --control FILE the file is re-read before every request. It ho
     split     the reply one byte at a time, 20 ms apart
     no92      RTN 04 for 0x92 (a pack that does not know it), others normal
     alarm     Status1 module over-voltage and cell 1 above its limit in 0x44
+With --protocol console the same stack answers the RS232 console instead (115200 baud, the
+master's port): an empty line gets the prompt, `pwr`, `bat N` and `soh N` their tables (echo,
+'@', rows, "Command completed successfully", "$$", prompt), other commands "Unknown command".
+--new-pwr prints the newer header with the .Id columns; --asleep keeps the console silent until
+the wake-up frame ~20014682C0048520FCC3 arrives while the line is set to 1200 baud. Console
+modes: normal, silent, truncate (the answer cut before "$$"), pager (bat answers stop after 5
+rows at "Press [Enter] to be continued,other key to exit" until CR), nosoh ("Unknown command"
+for soh), alarm (Volt.St "High" in pwr row 1).
 Unknown words behave like normal. --log FILE appends "<time> adr=2 cid2=0x42 mode=normal"
 for every request. --baud N paces output at the 8N1 wire time; --turnaround MS delays the
 first byte of every reply; with --baud a request also holds the line for its wire time.
@@ -57,7 +65,9 @@ EOI = 0x0D
 PARTIAL_TIMEOUT = 0.5
 SPLIT_GAP = 0.02
 MODES = {"normal", "silent", "noise", "truncate", "badcrc", "badlength", "rtn90", "rtn91",
-         "echo", "stale", "split", "no92", "alarm"}
+         "echo", "stale", "split", "no92", "alarm", "pager", "nosoh"}
+WAKE_FRAME = b"~20014682C0048520FCC3\r"
+PAGER = b"Press [Enter] to be continued,other key to exit"
 
 
 class Stop(Exception):
@@ -199,6 +209,144 @@ class Stack:
         if cid2 == 0x51:
             return frame(0x20, adr, 0, manufacturer(a))
         return frame(0x20, adr, 0x04)
+
+
+class Console:
+    """The text console of the master: tables built from the same packs."""
+
+    def __init__(self, sim, args):
+        self.sim = sim
+        self.args = args
+        self.stack = sim.stack
+        self.asleep = args.asleep
+        self.buf = bytearray()
+        self.pending = None
+
+    @staticmethod
+    def text(lines):
+        return "".join(line + "\r\r\n" for line in lines).encode()
+
+    def tail(self):
+        return b"Command completed successfully\r\n\r$$\r\n\rpylon>"
+
+    def pwr(self, alarm):
+        a = self.args
+        ids = a.new_pwr
+        head = ["Power", "Volt", "Curr", "Tempr", "Tlow"] + (["Tlow.Id"] if ids else []) + \
+            ["Thigh"] + (["Thigh.Id"] if ids else []) + ["Vlow"] + (["Vlow.Id"] if ids else []) + \
+            ["Vhigh"] + (["Vhigh.Id"] if ids else []) + \
+            ["Base.St", "Volt.St", "Curr.St", "Temp.St", "Coulomb", "Time", "B.V.St", "B.T.St",
+             "MosTempr", "M.T.St"]
+        lines = ["@", "  ".join(head)]
+        packs = [self.stack.packs[k] for k in sorted(self.stack.packs)]
+        for n in range(1, max(8, len(packs)) + 1):
+            if n > len(packs):
+                lines.append("%-5d -  -  -  -  -  -  -  Absent  -  -  -  -  -  -  -" % n)
+                continue
+            p = packs[n - 1]
+            cells = p.cells_mv()
+            t = p.temps()
+            cur = int(round((a.current + p.k) * 1000))
+            base = "Charge" if cur > 0 else "Dischg" if cur < 0 else "Idle"
+            soc = int(round(100 * a.remaining / a.full))
+            mos = "%d" % (t[5] * 1000) if len(t) >= 6 else "-"
+            row = [str(n), str(sum(cells)), str(cur), "%d" % (t[0] * 1000), "%d" % (t[1] * 1000)]
+            row += ["1"] if ids else []
+            row += ["%d" % (max(t[1:5]) * 1000)] + (["2"] if ids else [])
+            row += [str(min(cells))] + (["1"] if ids else [])
+            row += [str(max(cells))] + (["%d" % len(cells)] if ids else [])
+            row += [base, "High" if alarm and n == 1 else "Normal", "Normal", "Normal",
+                    "%d%%" % soc, "2024-05-17", "12:00:00", "Normal", "Normal", mos,
+                    "Normal" if mos != "-" else "-"]
+            lines.append("  ".join(row))
+        return lines
+
+    def bat(self, n):
+        a = self.args
+        p = self.stack.packs.get(a.first_adr + n - 1)
+        if p is None:
+            return None
+        soc = int(round(100 * a.remaining / a.full))
+        lines = ["@", "Battery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  "
+                      "Temp. State  SOC          Coulomb      BAL"]
+        cur = int(round((a.current + p.k) * 1000))
+        for j, mv in enumerate(p.cells_mv()):
+            lines.append("%-8d %-8d %-8d %-8d %-12s Normal       Normal       Normal       %d%%"
+                         "         %d mAH      %s"
+                         % (j, mv, cur, (22 + p.k) * 1000 + 100 * j, "Charge" if cur > 0 else
+                            "Dischg" if cur < 0 else "Idle", soc, int(a.remaining * 1000),
+                            "Y" if j == 1 else "N"))
+        return lines
+
+    def soh(self, n):
+        p = self.stack.packs.get(self.args.first_adr + n - 1)
+        if p is None:
+            return None
+        lines = ["@", "Power   %d" % n, "Battery    Voltage    SOHCount   SOHStatus"]
+        for j, mv in enumerate(p.cells_mv()):
+            lines.append("%-10d %-10d %-10d %s" % (j, mv, j % 3, "Normal"))
+        return lines
+
+    def answer(self, command, mode):
+        words = command.split()
+        echo = command.encode() + b"\r\n"
+        if not words:
+            return b"\r\npylon>"
+        lines = None
+        if words[0] == "pwr" and len(words) == 1:
+            lines = self.pwr(mode == "alarm")
+        elif words[0] in ("bat", "soh") and len(words) == 2 and words[1].isdigit():
+            if words[0] == "soh" and mode == "nosoh":
+                return echo + b"@\r\r\nUnknown command 'soh' - try 'help'\r\n$$\r\n\rpylon>"
+            lines = (self.bat if words[0] == "bat" else self.soh)(int(words[1]))
+        if lines is None:
+            return echo + (b"@\r\r\nUnknown command '%s' - try 'help'\r\n$$\r\n\rpylon>"
+                           % words[0].encode())
+        if mode == "pager" and words[0] == "bat" and len(lines) > 7:
+            self.pending = self.text(lines[7:]) + self.tail()
+            return echo + self.text(lines[:7]) + PAGER
+        out = echo + self.text(lines) + self.tail()
+        if mode == "truncate":
+            return out[:len(out) // 2]
+        return out
+
+    def line_speed_is(self, transport, speed):
+        try:
+            return termios.tcgetattr(transport.master)[4] == speed
+        except (AttributeError, termios.error):
+            return False
+
+    def feed(self, transport, data):
+        if self.asleep:
+            if WAKE_FRAME in bytes(self.buf + data) and self.line_speed_is(transport,
+                                                                           termios.B1200):
+                self.asleep = False
+                self.buf.clear()
+                return
+            self.buf += data
+            del self.buf[:-64]
+            return
+        self.buf += data
+        while True:
+            i = min([k for k in (self.buf.find(b"\r"), self.buf.find(b"\n")) if k >= 0],
+                    default=-1)
+            if i < 0:
+                return
+            line = bytes(self.buf[:i]).decode("ascii", "replace").strip()
+            skip = 2 if self.buf[i:i + 2] == b"\r\n" else 1
+            del self.buf[:i + skip]
+            mode = self.sim.mode(self.args.first_adr)
+            if self.sim.log:
+                self.sim.log.write("%.6f console=%r mode=%s\n" % (time.monotonic(), line, mode))
+                self.sim.log.flush()
+            if mode == "silent":
+                continue
+            if self.pending is not None and not line:
+                out, self.pending = self.pending, None
+                self.sim.send(transport, out)
+                continue
+            self.pending = None
+            self.sim.send(transport, self.answer(line, mode))
 
 
 class RequestParser:
@@ -454,8 +602,13 @@ class Simulator:
 
     def serve(self, transport):
         parser = RequestParser()
+        console = Console(self, self.args) if self.args.protocol == "console" else None
         while True:
             data = transport.read(0.1)
+            if console:
+                if data:
+                    console.feed(transport, data)
+                continue
             parser.feed(data, time.monotonic())
             for raw in parser.requests():
                 self.handle(transport, raw)
@@ -480,6 +633,10 @@ def build_argparser():
     f.add_argument("--control", metavar="FILE", help="fault mode file, re-read per request")
     f.add_argument("--log", metavar="FILE", help="append one line per request")
     f.add_argument("--seed", type=int, default=None, help="seed for the noise mode")
+    c = p.add_argument_group("console")
+    c.add_argument("--protocol", choices=("rs485", "console"), default="rs485")
+    c.add_argument("--new-pwr", action="store_true", help="pwr with the .Id columns")
+    c.add_argument("--asleep", action="store_true", help="silent until the 1200-baud wake-up")
     s = p.add_argument_group("stack")
     s.add_argument("--packs", type=int, default=1, help="packs in the stack (default 1)")
     s.add_argument("--first-adr", type=int, default=2, help="master address (default 2)")
