@@ -67,7 +67,8 @@ int pylontech_console_check(const char *text, size_t len)
         return -SOLAR_EUNSUPPORT;
     if (find(text, len, "Invalid command"))
         return -SOLAR_EDEVICE;
-    if (!find(text, len, "@"))
+    /* Without the terminator line the table may be cut short: never take part of one. */
+    if (!find(text, len, "@") || !find(text, len, "Command completed successfully"))
         return -SOLAR_EFRAME;
     return 0;
 }

@@ -33,7 +33,8 @@ long pylontech_console_find(const uint8_t *buf, size_t len, const void *arg);
 bool pylontech_console_paged(const char *text, size_t len);
 
 /* Judges an answer: 0, -SOLAR_EUNSUPPORT for "Unknown command", -SOLAR_EDEVICE for "Invalid
- * command or fail to excute" (sic), -SOLAR_EFRAME when it has no '@' body. */
+ * command or fail to excute" (sic), -SOLAR_EFRAME without an '@' body or without the line
+ * "Command completed successfully". */
 int pylontech_console_check(const char *text, size_t len);
 
 struct pylontech_pwr_row {

@@ -10,6 +10,8 @@ CONTROL="$WORK/pyl.control"
 start_sim pyl pylontech_sim.py --link "$WORK/pyl0" --control "$CONTROL" --packs 3 --full 74 \
     --remaining 61.42 --alarm-extra || exit 1
 PTY=$(sed -n 's/^READY //p' "$WORK/pyl.ready")
+# A console stack that must be woken at 1200 baud first.
+start_sim con pylontech_sim.py --protocol console --asleep --link "$WORK/con0" --packs 2 || exit 1
 
 start_collectd "LoadPlugin pylontech
 <Plugin pylontech>
@@ -23,6 +25,12 @@ start_collectd "LoadPlugin pylontech
     Port \"$PTY\"
     Addresses \"4\"
     Timeout 0.5
+  </Device>
+  <Device \"con\">
+    Port \"$WORK/con0\"
+    Protocol \"console\"
+    Baud 115200
+    Addresses \"auto\"
   </Device>
 </Plugin>" pylontech
 
@@ -55,6 +63,16 @@ check "two devices on one port both read" wait_for 10 last_has_values
 check "second device: pack 3 exact" expect pylontech-last-3 voltage-cell_15 3.334
 check "shared port: no garbled exchange" bash -c "! grep -qE 'checksum|malformed|no reply|not answering' '$WORK/collectd.log'"
 check "identity logged at connect" grep -q 'connected to US2000C v2.4 (Pylon), protocol 0x20; packs 1 (ADR 2, SIMPACK000000001), 2 (ADR 3' "$WORK/collectd.log"
+
+# The console device: woken, then pwr and bat of each pack.
+con_values() { [ "$(csv_rows pylontech-con-2 voltage-cell_15)" -gt 0 ]; }
+check "console: values arrive after the wake-up" wait_for 15 con_values
+check "console: the wake-up is logged" grep -q 'sending the 1200-baud wake-up' "$WORK/collectd.log"
+check "console: pack 1 voltage-pack" expect pylontech-con-1 voltage-pack 49.605
+check "console: pack 2 current-pack" expect pylontech-con-2 current-pack -1.6
+check "console: pack 2 cell 15" expect pylontech-con-2 voltage-cell_15 3.324
+check "console: pack 1 percent-soc" expect pylontech-con-1 percent-soc 67
+check "console: device bool-up" expect pylontech-con bool-up 1
 
 # One pack stops answering: bool-up 0 for it, the others keep flowing.
 echo "silent@3" >"$CONTROL"

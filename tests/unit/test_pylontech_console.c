@@ -174,6 +174,9 @@ static void test_framing_and_hostile(void)
     const char *invalid = "info 1\r\n@\r\nInvalid command or fail to excute.\r\n$$\r\npylon>";
     is_int(pylontech_console_check(invalid, strlen(invalid)), -SOLAR_EDEVICE, "Invalid command");
     is_int(pylontech_console_check("garbage$$\r\npylon>", 18), -SOLAR_EFRAME, "no '@' body");
+    const char *cutoff = "pwr\r\n@\r\nPower Volt Curr\r\n1 49905 1\r\n$$\r\npylon>";
+    is_int(pylontech_console_check(cutoff, strlen(cutoff)), -SOLAR_EFRAME,
+           "no \"Command completed successfully\": not taken");
 
     struct pylontech_pwr p;
     struct pylontech_bat b;
