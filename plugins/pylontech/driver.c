@@ -100,7 +100,7 @@ static const struct solar_metric_doc pylontech_metrics[] = {
     {"capacity", "full", "Ah", "full-charge capacity"},
     {"percent", "soc", "%", "state of charge, remaining / full"},
     {"count", "cycles", "", "charge cycles"},
-    {"voltage", "cell_NN", "V", "voltage of cell NN (01..)"},
+    {"voltage", "cell_NN", "V", "voltage of cell NN (01..; console: from bat N)"},
     {"voltage", "cell_min", "V", "lowest cell voltage"},
     {"voltage", "cell_max", "V", "highest cell voltage"},
     {"voltage", "cell_delta", "V", "highest minus lowest cell voltage"},
@@ -144,7 +144,6 @@ static const struct solar_metric_doc pylontech_metrics[] = {
     {"temperature", "param_discharge_low", "°C", "discharge low-temperature limit (0x47)"},
     {"current", "param_discharge", "A", "discharge current limit (0x47, negative)"},
     {"count", "packs", "", "packs answering (instance NAME)"},
-    {"voltage", "cell_NN", "V", "console: cell NN voltage (bat N)"},
     {"temperature", "cell_NN", "°C", "console: cell NN temperature (bat N)"},
     {"percent", "soc_cell_NN", "%", "console: cell NN state of charge (bat N)"},
     {"capacity", "cell_NN", "Ah", "console: cell NN charge (bat N Coulomb)"},
@@ -940,7 +939,7 @@ static int console_poll(struct solar_device *dev)
 const struct solar_driver pylontech_driver = {
     .name = "pylontech",
     .description = "Pylontech US2000/US3000/US5000/UP2500/Force and compatibles (RS485/RS232 "
-                   "frames, several packs on one bus)",
+                   "frames or the pylon> console; several packs on one bus)",
     .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_TCP,
     .default_baud = 9600,
     .default_timeout = 1.5,

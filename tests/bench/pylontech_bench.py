@@ -63,7 +63,8 @@ def main():
             raise SystemExit("simulator did not start")
         addresses = "2-%d" % (a.packs + 1)
         poller = subprocess.Popen([os.path.join(BUILD, "solarpoll"), "execd", "pylontech", link,
-                                   "addresses=" + addresses, "timeout=3", "settingsinterval=0"],
+                                   "addresses=" + addresses, "timeout=3", "settingsinterval=0"]
+                                  + (["baud=%d" % a.baud] if a.baud else []),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL, text=True, bufsize=1)
         # Warm-up poll: connect and the first reads. Every poll ends with the device's bool-up.
