@@ -813,13 +813,13 @@ static int console_wake(struct solar_device *dev)
 
 static int console_connect(struct solar_device *dev)
 {
+    /* A serial server (tcp:) keeps its own line speed: it must be set to 115200 there, and the
+     * 1200-baud wake-up cannot be sent through it. */
     int err = solar_bus_set_baud(dev, CONSOLE_BAUD);
-    if (err < 0) {
-        solar_device_log(dev, SOLAR_LOG_ERR, "Protocol \"console\" needs a serial port: %s",
-                         solar_strerror(err));
+    bool serial = err != -SOLAR_EUNSUPPORT;
+    if (err < 0 && serial)
         return err;
-    }
-    if ((err = console_prompt(dev)) == -SOLAR_ETIMEDOUT) {
+    if ((err = console_prompt(dev)) == -SOLAR_ETIMEDOUT && serial) {
         solar_device_log(dev, SOLAR_LOG_INFO, "no console prompt: sending the 1200-baud wake-up");
         err = console_wake(dev);
     }

@@ -157,5 +157,9 @@ start_sim tcp pylontech_sim.py --tcp 0 --packs 2 || exit 1
 TCP=$(sed -n 's/^READY //p' "$WORK/tcp.ready")
 "$SOLARPOLL" read pylontech "$TCP" name=t addresses=2-3 --format json >"$WORK/tcp.json"
 check "tcp: reads both packs" value_is "$WORK/tcp.json" t-2 voltage-cell_01 3.31
+start_sim tcpcon pylontech_sim.py --tcp 0 --protocol console --packs 1 || exit 1
+TCPCON=$(sed -n 's/^READY //p' "$WORK/tcpcon.ready")
+"$SOLARPOLL" read pylontech "$TCPCON" protocol=console name=tc --format json >"$WORK/tcpcon.json"
+check "tcp: the console through a serial server" value_is "$WORK/tcpcon.json" tc-1 voltage-cell_15 3.314
 
 done_testing
