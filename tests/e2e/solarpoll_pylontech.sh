@@ -69,6 +69,18 @@ undocumented() {
 }
 check "every value read is documented" undocumented
 
+# A 16S compatible with 6 temperatures and capacities above 65 Ah, newer 0x44 with the extra byte.
+start_sim s16 pylontech_sim.py --link "$WORK/s16" --cells 16 --temps 6 --full 100 --remaining 80 \
+    --alarm-extra --status3 09 || exit 1
+"$SOLARPOLL" read pylontech "$WORK/s16" name=s --format json >"$WORK/s16.json"
+check "16S: cell 16" value_is "$WORK/s16.json" s-1 voltage-cell_16 3.315
+check "16S: temperature-mosfet (sensor 6)" value_is "$WORK/s16.json" s-1 temperature-mosfet 30
+check "16S: capacity-full 100 Ah (3-byte field)" value_is "$WORK/s16.json" s-1 capacity-full 100
+check "16S: capacity-remaining 80 Ah" value_is "$WORK/s16.json" s-1 capacity-remaining 80
+check "16S: percent-soc 80" value_is "$WORK/s16.json" s-1 percent-soc 80
+check "16S: bool-full from Status3" value_is "$WORK/s16.json" s-1 bool-full 1
+check "16S: bool-buzzer from Status3" value_is "$WORK/s16.json" s-1 bool-buzzer 1
+
 # One pack stops answering: it gets bool-up 0, the others keep flowing.
 echo "silent@3" >"$CONTROL"
 "$SOLARPOLL" read pylontech "$PORT" name=rack addresses=2-4 timeout=0.3 --format json >"$WORK/one.json" 2>"$WORK/one.err"
