@@ -75,6 +75,10 @@ struct solar_driver {
     int (*poll)(struct solar_device *dev);
     /* Optional: releases what connect set up in dev->state. */
     void (*disconnect)(struct solar_device *dev);
+    /* Optional: checks what the driver's keys cannot check one value at a time (a list syntax,
+     * a choice of words), called by solar_config_finish(). Returns 0, or -EINVAL with a message
+     * naming the key in err. */
+    int (*check_config)(const void *cfg, char *err, size_t errlen);
 };
 
 enum solar_severity { SOLAR_SEVERITY_OKAY, SOLAR_SEVERITY_WARNING, SOLAR_SEVERITY_FAILURE };

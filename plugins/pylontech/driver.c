@@ -936,6 +936,27 @@ static int console_poll(struct solar_device *dev)
     return 0;
 }
 
+/* Protocol, Dialect and Addresses, checked when the configuration is read, not at connect. */
+static int pylontech_check_config(const void *config, char *err, size_t errlen)
+{
+    const struct pylontech_config *cfg = config;
+    uint8_t list[PYLONTECH_MAX_PACKS];
+    unsigned count;
+    bool automatic;
+    if (strcasecmp(cfg->protocol, "rs485") != 0 && strcasecmp(cfg->protocol, "console") != 0)
+        snprintf(err, errlen, "Protocol \"%s\": expected rs485 or console", cfg->protocol);
+    else if (strcasecmp(cfg->dialect, "pylon") != 0)
+        snprintf(err, errlen, "Dialect \"%s\": only pylon is known", cfg->dialect);
+    else if (pylontech_addresses_parse(cfg->addresses, list, PYLONTECH_MAX_PACKS, &count,
+                                       &automatic) < 0)
+        snprintf(err, errlen,
+                 "Addresses \"%s\": expected 2, 2-5, 2,3,7 or auto (1..254, at most %d packs)",
+                 cfg->addresses, PYLONTECH_MAX_PACKS);
+    else
+        return 0;
+    return -EINVAL;
+}
+
 const struct solar_driver pylontech_driver = {
     .name = "pylontech",
     .description = "Pylontech US2000/US3000/US5000/UP2500/Force and compatibles (RS485/RS232 "
@@ -949,4 +970,5 @@ const struct solar_driver pylontech_driver = {
     .metrics = pylontech_metrics,
     .connect = pylontech_connect,
     .poll = pylontech_poll,
+    .check_config = pylontech_check_config,
 };

@@ -154,5 +154,9 @@ CONF
 collectd -f -C "$WORK/bad.conf" >"$WORK/bad.out" 2>&1
 check "a wrong key keeps collectd from starting" [ $? -ne 0 ]
 check "the message names the key" grep -q 'unknown option "Adresses"' "$WORK/bad.out"
+sed -i 's/Adresses "2-5"/Addresses "2-99"/' "$WORK/bad.conf"
+collectd -f -C "$WORK/bad.conf" >"$WORK/bad2.out" 2>&1
+check "a bad Addresses keeps collectd from starting" [ $? -ne 0 ]
+check "the message names it" grep -q 'Addresses "2-99"' "$WORK/bad2.out"
 
 done_testing

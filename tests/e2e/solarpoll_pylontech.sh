@@ -120,10 +120,13 @@ echo normal >"$CONTROL"
 
 # Configuration errors.
 "$SOLARPOLL" read pylontech "$PORT" addresses=2-x >/dev/null 2>"$WORK/bad.err"
-check "a bad Addresses fails" [ $? -ne 0 ]
+check "a bad Addresses is a usage error" [ $? -eq 2 ]
 check "and names the key" grep -q 'Addresses "2-x"' "$WORK/bad.err"
 "$SOLARPOLL" read pylontech "$PORT" allpacks=maybe >/dev/null 2>"$WORK/bad2.err"
 check "a bad AllPacks is a usage error" [ $? -eq 2 ]
+"$SOLARPOLL" read pylontech "$PORT" protocol=can >/dev/null 2>"$WORK/bad3.err"
+check "an unknown Protocol is a usage error" [ $? -eq 2 ]
+check "and names the key" grep -q 'Protocol "can": expected rs485 or console' "$WORK/bad3.err"
 
 # The console: asleep until the 1200-baud wake-up, newer pwr header, pager, soh.
 CCONTROL="$WORK/con.control"
