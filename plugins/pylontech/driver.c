@@ -393,30 +393,18 @@ static void probe_addresses(struct solar_device *dev)
     st->reprobe_ms = solar_now_ms() + REPROBE_MS;
 }
 
+/* The options were checked by pylontech_check_config(); this turns them into the state. */
 static int configure(struct solar_device *dev)
 {
     struct pylontech_config *cfg = config_of(dev);
     struct pylontech_state *st = dev->state;
-    st->console = strcasecmp(cfg->protocol, "console") == 0;
-    if (!st->console && strcasecmp(cfg->protocol, "rs485") != 0) {
-        solar_device_log(dev, SOLAR_LOG_ERR, "Protocol \"%s\": expected rs485 or console",
-                         cfg->protocol);
-        return -EINVAL;
-    }
-    if (strcasecmp(cfg->dialect, "pylon") != 0) {
-        solar_device_log(dev, SOLAR_LOG_ERR, "Dialect \"%s\": only pylon is known", cfg->dialect);
-        return -EINVAL;
-    }
-    st->dialect = &pylontech_dialect_pylon;
     uint8_t list[PYLONTECH_MAX_PACKS];
     unsigned count;
+    st->console = strcasecmp(cfg->protocol, "console") == 0;
+    st->dialect = &pylontech_dialect_pylon;
     if (pylontech_addresses_parse(cfg->addresses, list, PYLONTECH_MAX_PACKS, &count,
-                                  &st->automatic) < 0) {
-        solar_device_log(dev, SOLAR_LOG_ERR,
-                         "Addresses \"%s\": expected 2, 2-5, 2,3,7 or auto (1..254, at most %d)",
-                         cfg->addresses, PYLONTECH_MAX_PACKS);
+                                  &st->automatic) < 0)
         return -EINVAL;
-    }
     for (unsigned i = 0; i < count; i++)
         pack_add(st, list[i]);
     return 0;
