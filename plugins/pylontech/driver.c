@@ -904,7 +904,8 @@ static int console_poll(struct solar_device *dev)
         struct console_reading *r = &readings[i];
         memset(r, 0, sizeof(*r));
         r->row = pwr_row_of(&pwr, unit_of(st->packs[i].adr));
-        r->err = r->row ? console_read_pack(dev, unit_of(st->packs[i].adr), r) : -SOLAR_ETIMEDOUT;
+        /* A pack pwr shows Absent (or not at all) is not there: nothing to ask it. */
+        r->err = r->row ? console_read_pack(dev, unit_of(st->packs[i].adr), r) : -ENODEV;
     }
     unsigned answering = 0;
     for (unsigned i = 0; i < st->count; i++) {
