@@ -6,6 +6,7 @@
 
 extern const struct solar_driver jbd_driver;
 extern const struct solar_driver luxpower_driver;
+extern const struct solar_driver pylontech_driver;
 
 const struct solar_driver *const solarpoll_drivers[] = {
 #ifdef HAVE_DRIVER_JBD
@@ -13,6 +14,9 @@ const struct solar_driver *const solarpoll_drivers[] = {
 #endif
 #ifdef HAVE_DRIVER_LUXPOWER
     &luxpower_driver,
+#endif
+#ifdef HAVE_DRIVER_PYLONTECH
+    &pylontech_driver,
 #endif
     NULL,
 };

@@ -170,6 +170,20 @@ void solar_bus_unlock(struct solar_device *dev)
     pthread_mutex_unlock(&dev->bus->lock);
 }
 
+int solar_bus_set_baud(struct solar_device *dev, unsigned baud)
+{
+    struct solar_bus *bus = dev->bus;
+    pthread_mutex_lock(&bus->lock);
+    int err = 0;
+    if (!bus->port)
+        err = solar_port_open(bus->spec, (unsigned)bus->baud,
+                              solar_now_ms() + (int64_t)(dev->config->timeout * 1000), &bus->port);
+    if (err == 0)
+        err = solar_port_set_baud(bus->port, baud);
+    pthread_mutex_unlock(&bus->lock);
+    return err;
+}
+
 void solar_set_unit(struct solar_device *dev, unsigned n)
 {
     if (n == 0)

@@ -75,6 +75,10 @@ struct solar_driver {
     int (*poll)(struct solar_device *dev);
     /* Optional: releases what connect set up in dev->state. */
     void (*disconnect)(struct solar_device *dev);
+    /* Optional: checks what the driver's keys cannot check one value at a time (a list syntax,
+     * a choice of words), called by solar_config_finish(). Returns 0, or -EINVAL with a message
+     * naming the key in err. */
+    int (*check_config)(const void *cfg, char *err, size_t errlen);
 };
 
 enum solar_severity { SOLAR_SEVERITY_OKAY, SOLAR_SEVERITY_WARNING, SOLAR_SEVERITY_FAILURE };
@@ -157,6 +161,11 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
  * exchange between the two calls must carry its own deadline. */
 void solar_bus_lock(struct solar_device *dev);
 void solar_bus_unlock(struct solar_device *dev);
+
+/* Changes the line speed of the device's port (opened first when needed) under the bus lock,
+ * for a wake-up at another rate. A port opened again after a fatal error has the configured
+ * Baud. Errors as solar_port_set_baud() and solar_port_open(). */
+int solar_bus_set_baud(struct solar_device *dev, unsigned baud);
 
 /* Values of the unit n on a bus are emitted as NAME-n; n = 0 returns to NAME. */
 void solar_set_unit(struct solar_device *dev, unsigned n);

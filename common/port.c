@@ -90,6 +90,11 @@ int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, in
     return port->ops->write(port, buf, len, deadline);
 }
 
+int solar_port_set_baud(struct solar_port *port, unsigned baud)
+{
+    return port->ops->set_baud ? port->ops->set_baud(port, baud) : -EOPNOTSUPP;
+}
+
 void solar_port_drain(struct solar_port *port)
 {
     port->ops->drain(port);

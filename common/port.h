@@ -56,6 +56,11 @@ void solar_port_close(struct solar_port *port);
 /* Writes all of buf before deadline. */
 int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline);
 
+/* Changes the speed of an open serial port (8N1 stays), for devices that must be woken at one
+ * rate and talked to at another (the Pylontech console: 1200, then 115200). Errors: -EINVAL for
+ * a rate the line cannot do, -SOLAR_EUNSUPPORT (EOPNOTSUPP) for ports that are not serial. */
+int solar_port_set_baud(struct solar_port *port, unsigned baud);
+
 /* Discards whatever the device sent before now: the late answer to an earlier request that
  * timed out must never be taken for the answer to the next one. */
 void solar_port_drain(struct solar_port *port);

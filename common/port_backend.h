@@ -12,6 +12,8 @@ struct solar_port_ops {
     long (*read)(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline, size_t want);
     int (*write)(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline);
     void (*drain)(struct solar_port *port);
+    /* Optional (serial only): changes the line speed of the open port. */
+    int (*set_baud)(struct solar_port *port, unsigned baud);
     void (*close)(struct solar_port *port);
 };
 

@@ -79,6 +79,32 @@ static void close_line(struct sp_port *sp, int fd)
     }
 }
 
+static speed_t termios_speed(unsigned baud)
+{
+    for (size_t i = 0; i < sizeof(termios_speeds) / sizeof(termios_speeds[0]); i++)
+        if (termios_speeds[i].baud == baud)
+            return termios_speeds[i].speed;
+    return 0;
+}
+
+/* Changes the speed of an open line once what was written has left at the old one (the
+ * Pylontech console's wake-up at 1200 baud, then 115200). The cached settings change with it,
+ * or the next VMIN change would put the old speed back. */
+static int serial_set_baud(struct solar_port *port, unsigned baud)
+{
+    struct serial_port *serial = (struct serial_port *)port;
+    speed_t speed = termios_speed(baud);
+    if (speed == 0)
+        return -EINVAL;
+    struct termios tio = serial->tio;
+    cfsetispeed(&tio, speed);
+    cfsetospeed(&tio, speed);
+    if (tcsetattr(port->fd, TCSADRAIN, &tio) < 0)
+        return -errno;
+    serial->tio = tio;
+    return 0;
+}
+
 static void serial_close(struct solar_port *port)
 {
     close_line(port->handle, port->fd);
@@ -89,14 +115,12 @@ static const struct solar_port_ops serial_ops = {.name = "serial",
                                                  .read = serial_read,
                                                  .write = serial_write,
                                                  .drain = serial_drain,
+                                                 .set_baud = serial_set_baud,
                                                  .close = serial_close};
 
 static int open_with_termios(const char *path, unsigned baud, int *fd_out)
 {
-    speed_t speed = 0;
-    for (size_t i = 0; i < sizeof(termios_speeds) / sizeof(termios_speeds[0]); i++)
-        if (termios_speeds[i].baud == baud)
-            speed = termios_speeds[i].speed;
+    speed_t speed = termios_speed(baud);
     if (speed == 0)
         return -EINVAL;
 

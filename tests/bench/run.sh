@@ -31,6 +31,11 @@ start_sim jbd jbd_sim.py --link "$WORK/jbd0" --baud 9600 --turnaround 20 || exit
 baseline=$(awk -v w="$(wire_ms 9600 49)" 'BEGIN { printf "%.3f", w + 2 * 20 }')
 "$BENCH/bench_poll" --polls 40 --baseline-ms "$baseline" --exchanges 2 jbd "$WORK/jbd0"
 
+# Pylontech: 4 packs (0x42 + 0x44 + 0x92 each) at 9600 baud, 80 ms turn-around per reply.
+if [ -x "$top_builddir/solarpoll" ] && "$top_builddir/solarpoll" metrics pylontech >/dev/null 2>&1; then
+    "$PYTHON" "$top_srcdir/tests/bench/pylontech_bench.py" --polls 5
+fi
+
 # LuxPower over Modbus RTU at 19200 baud, 5 ms turn-around: banks 0-119, one request per bank.
 if [ -x "$BENCH/bench_luxpower" ]; then
     "$top_srcdir/tests/bench/luxpower_rtu.sh"

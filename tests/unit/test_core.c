@@ -1,10 +1,13 @@
 /* The protocol core: checksums, option parsing, port names, the log rate limiter, and framed
  * reads over a real loopback socket, including hostile peers. */
+/* posix_openpt() and friends for the pty test. */
+#define _GNU_SOURCE
 #include "checksum.h"
 #include "driver.h"
 #include "tap.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -392,6 +395,70 @@ static void test_lifecycle(void)
     solar_device_free(dev);
 }
 
+/* A framer that knows the frame's size from the start: it returns the length it awaits. */
+static int need_calls;
+static long need_framer(const uint8_t *buf, size_t len, const void *arg)
+{
+    (void)buf;
+    (void)len;
+    size_t total = *(const size_t *)arg;
+    need_calls++;
+    return (long)total;
+}
+
+struct trickle {
+    int fd;
+    size_t count;
+};
+
+static void *trickle_run(void *arg)
+{
+    struct trickle *t = arg;
+    for (size_t i = 0; i < t->count; i++) {
+        if (write(t->fd, "x", 1) != 1)
+            break;
+        usleep(2000);
+    }
+    return NULL;
+}
+
+/* Bytes trickle into a pty one by one; the port is opened at 1200 baud (8.3 ms a character). */
+static long read_trickle(size_t sent, size_t total, int timeout_ms, int64_t *took)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+        return -EIO;
+    struct solar_port *port;
+    long r = solar_port_open(ptsname(master), 1200, 0, &port);
+    if (r < 0) {
+        close(master);
+        return r;
+    }
+    struct trickle t = {master, sent};
+    pthread_t thread;
+    pthread_create(&thread, NULL, trickle_run, &t);
+    uint8_t buf[64];
+    need_calls = 0;
+    int64_t start = solar_now_ms();
+    r = solar_port_read_frame(port, buf, sizeof(buf), need_framer, &total, start + timeout_ms,
+                              start + timeout_ms);
+    *took = solar_now_ms() - start;
+    pthread_join(thread, NULL);
+    solar_port_close(port);
+    close(master);
+    return r;
+}
+
+static void test_frame_need(void)
+{
+    int64_t took;
+    is_int(read_trickle(10, 10, 2000, &took), 10, "an awaited length: the frame is read whole");
+    ok(need_calls <= 3, "an awaited length: the kernel gathers the bytes (%d looks)", need_calls);
+    is_int(read_trickle(2, 1000, 300, &took), -SOLAR_ETIMEDOUT,
+           "an awaited length: a frame that never completes times out");
+    ok(took < 450, "an awaited length: the wait ends at the deadline (%lld ms)", (long long)took);
+}
+
 int main(void)
 {
     test_checksums();
@@ -400,5 +467,6 @@ int main(void)
     test_complaints();
     test_framed_reads();
     test_lifecycle();
+    test_frame_need();
     return tap_done();
 }
