@@ -105,23 +105,19 @@ long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, so
 {
     size_t have = 0;
     int64_t wait_until = silence_deadline < deadline ? silence_deadline : deadline;
-    long shortest = framer(buf, 0, arg);
     for (;;) {
-        size_t want = shortest > 0 ? (size_t)shortest - have : 1;
-        /* Let the framer see what is buffered before waiting for more. */
-        while (have > 0) {
-            long verdict = framer(buf, have, arg);
-            if (verdict > 0 && (size_t)verdict <= have)
-                return verdict;
-            if (verdict >= 0) {
-                want = verdict > 0 ? (size_t)verdict - have : 1;
-                break;
-            }
-            shortest = 0; /* the bytes it was meant for are gone */
+        /* With nothing buffered (at the start, or after noise or an echo was skipped) the
+         * framer can still tell the shortest frame. */
+        long verdict = framer(buf, have, arg);
+        while (have > 0 && verdict < 0) {
             size_t skip = (size_t)-verdict < have ? (size_t)-verdict : have;
             memmove(buf, buf + skip, have - skip);
             have -= skip;
+            verdict = framer(buf, have, arg);
         }
+        if (have > 0 && verdict > 0 && (size_t)verdict <= have)
+            return verdict;
+        size_t want = verdict > 0 && (size_t)verdict > have ? (size_t)verdict - have : 1;
         if (have == cap)
             return -SOLAR_ESHORT;
         if (want > cap - have)
