@@ -5,10 +5,14 @@
 #include <string.h>
 
 extern const struct solar_driver jbd_driver;
+extern const struct solar_driver voltronic_driver;
 
 const struct solar_driver *const solarpoll_drivers[] = {
 #ifdef HAVE_DRIVER_JBD
     &jbd_driver,
+#endif
+#ifdef HAVE_DRIVER_VOLTRONIC
+    &voltronic_driver,
 #endif
     NULL,
 };

@@ -69,6 +69,10 @@ struct solar_driver {
     size_t state_size;                      /* zeroed before each connect */
     const struct solar_metric_doc *metrics; /* ended by a NULL type */
 
+    /* Optional: checks what the option table cannot (a list option's words), at configuration
+     * time. Returns 0, or -EINVAL with a message naming the key in err. */
+    int (*check)(const void *cfg, char *err, size_t errlen);
+
     /* Identifies the device once its port is open. Returns 0 or a negative error. */
     int (*connect)(struct solar_device *dev);
     /* One poll: exchanges and solar_emit() calls. Returns 0 when the device answered. */

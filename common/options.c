@@ -212,5 +212,5 @@ int solar_config_finish(const struct solar_driver *drv, void *cfg, char *err, si
         snprintf(err, errlen, "Name \"%s\": use letters, digits, '_', '.' and '-'", base->name);
         return -EINVAL;
     }
-    return 0;
+    return drv->check ? drv->check(cfg, err, errlen) : 0;
 }

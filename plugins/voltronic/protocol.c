@@ -580,7 +580,8 @@ int voltronic_qpgs_decode(const char *payload, size_t len, struct voltronic_qpgs
     if (copy_id(t.text[QPGS_SERIAL], t.len[QPGS_SERIAL], out->serial, sizeof(out->serial)) < 0 ||
         t.len[QPGS_MODE] != 1)
         return -SOLAR_EFRAME;
-    out->mode = voltronic_mode_value(t.text[QPGS_MODE][0]);
+    out->mode_letter = t.text[QPGS_MODE][0];
+    out->mode = voltronic_mode_value(out->mode_letter);
     uint32_t s;
     if (t.len[QPGS_STATUS] != 8 || parse_bits(t.text[QPGS_STATUS], 8, &s) < 0)
         return -SOLAR_EFRAME;

@@ -120,7 +120,8 @@ struct voltronic_qflag {
 struct voltronic_qpgs {
     double exists;
     char serial[VOLTRONIC_ID_MAX];
-    double mode; /* voltronic_mode_value() of the letter */
+    double mode; /* voltronic_mode_value() of mode_letter */
+    char mode_letter;
     double fault_code;
     double grid_voltage, grid_frequency, output_voltage, output_frequency;
     double output_apparent_power, output_power, load_percent;
