@@ -139,8 +139,15 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
     int64_t deadline = now + timeout_ms;
     int64_t silence_deadline = silence_ms > 0 ? now + silence_ms : deadline;
     long r = 0;
-    if (!bus->port)
+    if (!bus->port) {
         r = solar_port_open(bus->spec, (unsigned)bus->baud, deadline, &bus->port);
+        if (r == 0 && dev->driver->line_end)
+            r = solar_port_set_line_end(bus->port, dev->driver->line_end);
+        if (r < 0 && bus->port) {
+            solar_port_close(bus->port);
+            bus->port = NULL;
+        }
+    }
     if (r == 0) {
         solar_port_drain(bus->port);
         r = solar_port_write(bus->port, req, req_len, deadline);

@@ -90,6 +90,11 @@ int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, in
     return port->ops->write(port, buf, len, deadline);
 }
 
+int solar_port_set_line_end(struct solar_port *port, int line_end)
+{
+    return port->ops->set_line_end ? port->ops->set_line_end(port, line_end) : 0;
+}
+
 void solar_port_drain(struct solar_port *port)
 {
     port->ops->drain(port);

@@ -50,6 +50,12 @@ void solar_port_close(struct solar_port *port);
 /* Writes all of buf before deadline. */
 int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline);
 
+/* Makes a tty deliver input a line at a time, a line ending in the byte line_end (canonical
+ * mode without echo, signals or editing characters), so that a reader wakes once per reply
+ * instead of once per byte. Only for protocols whose frames never hold line_end (nor LF)
+ * before their end. A no-op on other kinds of port. Returns 0 or a negative errno value. */
+int solar_port_set_line_end(struct solar_port *port, int line_end);
+
 /* Discards whatever the device sent before now: the late answer to an earlier request that
  * timed out must never be taken for the answer to the next one. */
 void solar_port_drain(struct solar_port *port);

@@ -11,6 +11,7 @@ struct solar_port_ops {
     long (*read)(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline);
     int (*write)(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline);
     void (*drain)(struct solar_port *port);
+    int (*set_line_end)(struct solar_port *port, int line_end); /* NULL: not a tty */
     void (*close)(struct solar_port *port);
 };
 

@@ -44,6 +44,21 @@ static void serial_drain(struct solar_port *port)
     solar_fd_drain(port->fd);
 }
 
+static int serial_set_line_end(struct solar_port *port, int line_end)
+{
+    struct termios tio;
+    if (tcgetattr(port->fd, &tio) < 0)
+        return -errno;
+    tio.c_lflag |= ICANON;
+    tio.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL | ISIG | IEXTEN);
+    tio.c_iflag &= ~(ICRNL | INLCR | IGNCR | IXON | IXOFF | ISTRIP);
+    tio.c_cc[VEOL] = (cc_t)line_end;
+    /* The editing characters must not match a CRC byte: LF, which such protocols never send
+     * inside a frame, rather than 0 (a disabled character, but also a byte a CRC may hold). */
+    tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = '\n';
+    return tcsetattr(port->fd, TCSANOW, &tio) < 0 ? -errno : 0;
+}
+
 static void serial_close(struct solar_port *port)
 {
     if (port->handle) {
@@ -59,6 +74,7 @@ static const struct solar_port_ops serial_ops = {.name = "serial",
                                                  .read = serial_read,
                                                  .write = serial_write,
                                                  .drain = serial_drain,
+                                                 .set_line_end = serial_set_line_end,
                                                  .close = serial_close};
 
 static int open_with_termios(const char *path, unsigned baud, int *fd_out)

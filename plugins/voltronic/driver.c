@@ -734,6 +734,7 @@ const struct solar_driver voltronic_driver = {
     .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_TCP | SOLAR_PORT_HID,
     .default_baud = 2400,
     .default_timeout = 3.0,
+    .line_end = '\r',
     .options = voltronic_options,
     .config_size = sizeof(struct voltronic_config),
     .state_size = sizeof(struct voltronic_state),

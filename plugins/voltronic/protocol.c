@@ -32,8 +32,9 @@ struct field {
     }
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const double pow10_table[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
-                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+static const double pow10_table[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                     1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                     1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20};
 
 static const char *const warning_names[VOLTRONIC_WARNING_BITS] = {
     "pv_loss", /* 0: reserved on PI30/HS, PV loss on MAX and GK/MK */
@@ -182,25 +183,51 @@ int voltronic_frame_check(const uint8_t *frame, size_t len, const struct voltron
 
 static bool is_space(char c)
 {
-    return c == ' ' || c == '\t';
+    return (unsigned char)c <= ' ';
+}
+
+/* Longest field read as a plain number on the first pass; longer ones take parse_number(). */
+#define PLAIN_MAX_LEN MAX_DIGITS
+
+/* Scans one field into out's slot k, reading it as a decimal number on the way. */
+static const unsigned char *scan_field(const unsigned char *p, const unsigned char *end,
+                                       struct voltronic_tokens *out, unsigned k)
+{
+    const unsigned char *start = p;
+    uint64_t mantissa = 0;
+    unsigned decimals = 0, point = 0, odd = 0;
+    for (; p<end && * p> ' '; p++) {
+        unsigned digit = (unsigned)*p - '0';
+        if (digit < 10) {
+            mantissa = mantissa * 10 + digit;
+            decimals += point;
+        } else {
+            odd |= point | (*p != '.');
+            point = 1;
+        }
+    }
+    size_t n = (size_t)(p - start);
+    out->len[k] = (uint8_t)(n > 255 ? 255 : n);
+    out->mantissa[k] = mantissa;
+    out->decimals[k] = (uint8_t)decimals;
+    out->plain[k] = (odd | (n > PLAIN_MAX_LEN) | (n <= point)) == 0;
+    return p;
 }
 
 void voltronic_tokenize(const char *payload, size_t len, struct voltronic_tokens *out)
 {
+    const unsigned char *p = (const unsigned char *)payload, *end = p + len;
     unsigned count = 0;
-    size_t i = 0;
-    for (;;) {
-        while (i < len && is_space(payload[i]))
-            i++;
-        if (i == len)
-            break;
-        size_t start = i;
-        while (i < len && !is_space(payload[i]))
-            i++;
-        if (count < VOLTRONIC_MAX_TOKENS) {
-            out->text[count] = payload + start;
-            out->len[count] = (uint8_t)(i - start > 255 ? 255 : i - start);
+    struct voltronic_tokens scrap; /* fields past VOLTRONIC_MAX_TOKENS are scanned into it */
+    while (p < end) {
+        if (*p <= ' ') {
+            p++;
+            continue;
         }
+        struct voltronic_tokens *t = count < VOLTRONIC_MAX_TOKENS ? out : &scrap;
+        unsigned k = count < VOLTRONIC_MAX_TOKENS ? count : 0;
+        t->text[k] = (const char *)p;
+        p = scan_field(p, end, t, k);
         count++;
     }
     out->count = count;
@@ -280,11 +307,14 @@ static int decode_fields(const struct voltronic_tokens *t, const struct field *f
             *dst = NAN;
             continue;
         }
+        if (t->plain[k]) {
+            *dst = (double)t->mantissa[k] / pow10_table[t->decimals[k] + fields[i].shift];
+            continue;
+        }
         int err = parse_number(t->text[k], t->len[k], dst);
         if (err < 0)
             return err;
-        if (fields[i].shift)
-            *dst /= pow10_table[fields[i].shift];
+        *dst /= pow10_table[fields[i].shift];
     }
     return 0;
 }
@@ -672,7 +702,7 @@ int voltronic_qflag_decode(const char *payload, size_t len, struct voltronic_qfl
 
 int voltronic_id_decode(const char *payload, size_t len, char *out, size_t cap)
 {
-    while (len > 0 && is_space(payload[len - 1]))
+    while (len > 0 && payload[len - 1] == ' ')
         len--;
     return copy_id(payload, len, out, cap);
 }

@@ -27,11 +27,17 @@
 /* Positive results of voltronic_frame_check() besides 0 (a data reply). */
 #define VOLTRONIC_REPLY_ACK 1
 
-/* The whitespace-separated fields of a payload. text[i] is not NUL-terminated. */
+/* The whitespace-separated fields of a payload, each also read as a plain decimal number on
+ * the way (one pass: the QPIGS decode budget is ~2,000 instructions). text[i] is not
+ * NUL-terminated; plain[i] is false for a field that is not digits with at most one '.'
+ * (a sign, '-', a letter), which decoders then look at closer. */
 struct voltronic_tokens {
     unsigned count; /* fields present, at most VOLTRONIC_MAX_TOKENS kept */
     const char *text[VOLTRONIC_MAX_TOKENS];
     uint8_t len[VOLTRONIC_MAX_TOKENS];
+    bool plain[VOLTRONIC_MAX_TOKENS];
+    uint8_t decimals[VOLTRONIC_MAX_TOKENS];
+    uint64_t mantissa[VOLTRONIC_MAX_TOKENS]; /* value = mantissa / 10^decimals when plain */
 };
 
 /* QPIGS, general status. Every value NAN when the reply does not carry it. */
@@ -163,7 +169,8 @@ long voltronic_frame_find(const uint8_t *buf, size_t len, const void *arg);
 int voltronic_frame_check(const uint8_t *frame, size_t len, const struct voltronic_request *req,
                           const char **payload, size_t *payload_len);
 
-/* Splits payload on whitespace; fields past VOLTRONIC_MAX_TOKENS are counted but not kept. */
+/* Splits payload on whitespace (any byte <= 0x20); fields past VOLTRONIC_MAX_TOKENS are counted
+ * but not kept. */
 void voltronic_tokenize(const char *payload, size_t len, struct voltronic_tokens *out);
 
 /* Decoders of a payload. Return 0, -SOLAR_ESHORT when fewer fields arrive than the reply must

@@ -153,6 +153,14 @@ check "saying which it accepts" grep -q 'accepts serial, tcp, hid ports' "$WORK/
 "$SOLARPOLL" read voltronic "hid:0665:5161" timeout=0.2 2>/dev/null >/dev/null
 check "hid ports are accepted (no device here: exit 1)" [ $? -eq 1 ]
 
+# Replies whose CRC holds a raw 0x00 or an escaped CR, through the tty's line mode.
+for pv in 566 618 137; do
+    start_sim "crc$pv" voltronic_sim.py --link "$WORK/crc$pv" --pv-power "$pv" || exit 1
+    "$SOLARPOLL" read voltronic "$WORK/crc$pv" name=crc --format json >"$WORK/crc.json" 2>"$WORK/crc.err"
+    check "CRC case pv=$pv: read exits 0" [ $? -eq 0 ]
+    check "CRC case pv=$pv: power-pv1 $pv" grep -q "\"type_instance\":\"pv1\",\"value\":$pv}" "$WORK/crc.json"
+done
+
 # The tcp transport, as through a serial server.
 start_sim tcp voltronic_sim.py --tcp 0 || exit 1
 TCP=$(sed -n 's/^READY //p' "$WORK/tcp.ready")

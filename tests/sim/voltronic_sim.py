@@ -121,7 +121,7 @@ class Inverter:
             b"QSID": (b"%02d%s005535" % (len(self.a.serial), self.a.serial.encode())
                       if self.a.qsid else None),
             b"QVFW": b"VERFW:00072.70",
-            b"QPIGS": QPIGS,
+            b"QPIGS": QPIGS[:-9] + b"%05d" % self.a.pv_power + QPIGS[-4:],
             b"QPIGS2": QPIGS2.get(self.a.qpigs2),
             b"QMOD": mode,
             b"QPIWS": bytes(warnings),
@@ -353,6 +353,9 @@ def build_argparser():
     p.add_argument("--qpigs2", choices=("max", "tracker", "nak"), default="max",
                    help="QPIGS2 layout, or NAK (default max)")
     p.add_argument("--parallel", type=int, default=0, help="units answering QPGS0.. (default 0)")
+    p.add_argument("--pv-power", type=int, default=856,
+                   help="QPIGS PV power in W (default 856; 566 gives a CRC with a raw 0x00, "
+                        "618 one with an escaped CR)")
     return p
 
 
