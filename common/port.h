@@ -45,6 +45,14 @@ const char *solar_port_kinds_describe(unsigned mask, char *buf, size_t cap);
  * -EINVAL (malformed spec), -EPROTONOSUPPORT (a kind that is not a byte stream). */
 int solar_port_open(const char *spec, unsigned baud, int64_t deadline, struct solar_port **out);
 
+/* As solar_port_open(), for a spec that several devices match (hid:VID:PID): opens the nth
+ * (modulo their number) of the matching devices this process does not hold open already. */
+int solar_port_open_nth(const char *spec, unsigned baud, int64_t deadline, unsigned nth,
+                        struct solar_port **out);
+
+/* How many devices solar_port_open_nth() chooses among for spec: 1 but for hid:VID:PID. */
+unsigned solar_port_candidates(const char *spec);
+
 void solar_port_close(struct solar_port *port);
 
 /* Writes all of buf before deadline. */

@@ -23,7 +23,8 @@ struct solar_port {
 
 int solar_serial_open(const char *path, unsigned baud, struct solar_port **out);
 int solar_tcp_open(const char *address, int64_t deadline, struct solar_port **out);
-int solar_hid_open(const char *address, struct solar_port **out);
+int solar_hid_open(const char *address, unsigned nth, struct solar_port **out);
+unsigned solar_hid_candidates(const char *address);
 
 /* Helpers for the fd-based backends. */
 long solar_fd_read(int fd, uint8_t *buf, size_t cap, int64_t deadline);

@@ -71,6 +71,9 @@ static void fake_reply(struct fake *f, const char *payload)
     fake_queue_bytes(f, frame, n + 4);
 }
 
+#define QPIGS_PV(pv)                                                                              \
+    "000.0 00.0 230.0 49.9 0161 0119 003 460 57.50 012 100 0069 0014 103.8 57.45 00000 00110110 " \
+    "00 00 " pv " 010"
 #define QPIGS_PAYLOAD                                                                             \
     "000.0 00.0 230.0 49.9 0161 0119 003 460 57.50 012 100 0069 0014 103.8 57.45 00000 00110110 " \
     "00 00 00856 010"
@@ -93,6 +96,9 @@ static const char *fake_answer(const struct fake *f, const char *command)
     };
     if (strcmp(command, "QID") == 0)
         return f->serial;
+    /* Inverters told apart by their values too: PV power 111 W for serial 1..., 222 W for 2... */
+    if (strcmp(command, "QPIGS") == 0 && (f->serial[0] == '1' || f->serial[0] == '2'))
+        return f->serial[0] == '1' ? QPIGS_PV("00111") : QPIGS_PV("00222");
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(command, table[i].command) == 0)
             return table[i].payload;
@@ -282,8 +288,12 @@ static struct solar_device *device_for(const char *port, const char *serial)
     int status = solar_config_set(drv, cfg, "Port", port, err, sizeof(err));
     if (status == 0)
         status = solar_config_set(drv, cfg, "Timeout", "0.3", err, sizeof(err));
-    if (status == 0 && serial)
+    if (status == 0 && serial) {
         status = solar_config_set(drv, cfg, "Serial", serial, err, sizeof(err));
+        /* Devices are told apart by name: the serial names them here. */
+        if (status == 0)
+            status = solar_config_set(drv, cfg, "Name", serial, err, sizeof(err));
+    }
     if (status == 0)
         status = solar_config_finish(drv, cfg, err, sizeof(err));
     struct solar_device *dev = NULL;
@@ -371,17 +381,51 @@ int main(void)
     fakes[0].present = false;
     plug(1, "/dev/hidraw3", "92932105105335");
     is_int(poll_once(dev), 0, "HID re-plugged as hidraw3: found again by VID:PID");
-    ok(hid_open_calls > opens && fakes[1].opens == 1, "HID: reopened through hid_open(VID, PID)");
+    ok(fakes[1].opens == 1, "HID: the new node opened");
+    (void)opens;
     is_num(value_of("power-pv1"), 856, "HID re-plugged: values again");
     solar_device_free(dev);
 
-    /* Serial tells inverters apart: the first one found is not the configured one. */
+    /* hid:PATH: the node vanishes and comes back under another number; its VID:PID finds it. */
+    dev = device_for("hid:/dev/hidraw3", NULL);
+    is_int(poll_once(dev), 0, "HID by path: polls");
+    fakes[1].broken = true;
+    ok(poll_once(dev) < 0, "HID by path, unplugged: the poll fails");
+    fakes[1].present = false;
+    plug(2, "/dev/hidraw7", "92932105105335");
+    is_int(poll_once(dev), 0, "HID by path: found again as hidraw7 by its VID:PID");
+    is_int(fakes[2].opens, 1, "HID by path: hidraw7 opened");
+    solar_device_free(dev);
+    fakes[2].present = false;
+
+    /* Two inverters plugged in: Serial picks one, whichever hidraw node comes first. */
     plug(0, "/dev/hidraw0", "11111111111111");
     plug(1, "/dev/hidraw1", "22222222222222");
-    dev = device_for("hid:0665:5161", "22222222222222");
-    int err = poll_once(dev);
-    ok(err == 0 || err == -SOLAR_EMISMATCH, "two inverters, Serial of the second: %s",
-       err == 0 ? "found" : "refused the first");
+    struct solar_device *a = device_for("hid:0665:5161", "22222222222222");
+    is_int(poll_once(a), 0, "two inverters, Serial of the second: found");
+    is_num(value_of("power-pv1"), 222, "two inverters: the values are the second's");
+    struct solar_device *b = device_for("hid:0665:5161", "11111111111111");
+    is_int(poll_once(b), 0, "a second device, Serial of the first: found");
+    is_num(value_of("power-pv1"), 111, "the second device reads the first inverter");
+    is_int(poll_once(a), 0, "the first device still polls");
+    is_num(value_of("power-pv1"), 222, "and still reads its own inverter");
+
+    /* Both re-enumerate with their hidraw numbers swapped: each finds its own again. */
+    fakes[0].broken = fakes[1].broken = true;
+    ok(poll_once(a) < 0 && poll_once(b) < 0, "both unplugged: both polls fail");
+    plug(0, "/dev/hidraw0", "22222222222222");
+    plug(1, "/dev/hidraw1", "11111111111111");
+    is_int(poll_once(b), 0, "swapped: the device of 111... polls");
+    is_num(value_of("power-pv1"), 111, "swapped: and reads 111...");
+    is_int(poll_once(a), 0, "swapped: the device of 222... polls");
+    is_num(value_of("power-pv1"), 222, "swapped: and reads 222...");
+    solar_device_free(a);
+    solar_device_free(b);
+
+    /* No inverter with that serial: refused, no value but bool-up. */
+    dev = device_for("hid:0665:5161", "33333333333333");
+    is_int(poll_once(dev), -SOLAR_EMISMATCH, "Serial of no inverter plugged in: refused");
+    is_int(value_count, 1, "refused: only bool-up is emitted");
     solar_device_free(dev);
 
     return tap_done();
