@@ -47,6 +47,7 @@ struct voltronic_config {
     char commands[256];
     double settings_interval;
     int parallel;
+    int parallel_first;
     char serial[VOLTRONIC_ID_MAX];
 };
 
@@ -86,6 +87,9 @@ static const struct solar_option voltronic_options[] = {
     SOLAR_OPTION_NUMBER("Parallel", SOLAR_OPT_INT, struct voltronic_config, parallel, "0", 0,
                         VOLTRONIC_MAX_PARALLEL,
                         "units of a parallel system, read by QPGS0.. as NAME-1..NAME-N (0: none)"),
+    SOLAR_OPTION_NUMBER("ParallelFirst", SOLAR_OPT_INT, struct voltronic_config, parallel_first,
+                        "0", 0, 9,
+                        "n of the QPGSn read as NAME-1 (0; 1 where QPGS1 is the master)"),
     SOLAR_OPTION_STRING("Serial", struct voltronic_config, serial, "",
                         "the inverter's serial (QID/QSID); another inverter is refused"),
     {NULL},
@@ -606,7 +610,7 @@ static int read_parallel(struct solar_device *dev, struct voltronic_reading *r)
         return 0;
     for (int k = 0; k < config->parallel; k++) {
         char command[16];
-        snprintf(command, sizeof(command), "QPGS%d", k);
+        snprintf(command, sizeof(command), "QPGS%d", config->parallel_first + k);
         int err = read_decoded(dev, CMD_QPGS, command, decode_qpgs, &r->units[k], false, r);
         if (err < 0)
             return err;

@@ -102,6 +102,13 @@ check "QPIGS2 NAK: polls still succeed" [ "$(grep -c 'type_instance=pv1 value=85
 check "QPIGS2 NAK: asked once in three polls" [ "$(grep -c ' QPIGS2 mode' "$WORK/nak.log")" -eq 1 ]
 check "QPIGS2 NAK: no pv2 values" bash -c "! grep -q 'type_instance=pv2' '$WORK/nak.out'"
 
+# Parallel units numbered from 1 (QPGS1 = master on a 2 x MAX-8000): ParallelFirst.
+start_sim par voltronic_sim.py --link "$WORK/inv3" --parallel 2 --parallel-first 1 --log "$WORK/par.log" || exit 1
+"$SOLARPOLL" read voltronic "$WORK/inv3" name=par parallel=2 parallelfirst=1 --format json >"$WORK/par.json"
+check "ParallelFirst 1: read exits 0" [ $? -eq 0 ]
+check "ParallelFirst 1: QPGS1 and QPGS2 asked" bash -c "grep -q ' QPGS1 ' '$WORK/par.log' && grep -q ' QPGS2 ' '$WORK/par.log' && ! grep -q ' QPGS0 ' '$WORK/par.log'"
+check "ParallelFirst 1: QPGS1 is par-1" grep -q '"plugin_instance":"par-1","type":"power","type_instance":"output","value":420}' "$WORK/par.json"
+
 # A MAX: QID NAKed, QSID answers.
 start_sim max voltronic_sim.py --link "$WORK/inv2" --qsid --serial 12345678901234 || exit 1
 "$SOLARPOLL" -v read voltronic "$WORK/inv2" serial=12345678901234 >/dev/null 2>"$WORK/max.err"

@@ -14,7 +14,8 @@ Requests are "<command> <CRC hi> <CRC lo> CR", CRC-16/XMODEM with the reserved b
 0x0D, 0x0A (and 0x00) sent as byte + 1.  A request whose CRC is wrong -- including one sent
 unescaped -- is answered "(NAKss\\r", as real firmware does with POP02.  Known commands: QPI,
 QID, QSID (--qsid), QVFW, QPIGS, QPIGS2 (--qpigs2 max|tracker|nak), QMOD, QPIWS, QPIRI, QFLAG,
-QDI, QPGSn (n < --parallel); everything else gets NAK.
+QDI, QPGSn (--parallel-first <= n < --parallel-first + --parallel); everything else
+gets NAK.
 
 Fault modes: with --control FILE the file is re-read before every request.  Its first word is
 the mode (missing/empty = normal), further words change the inverter's state:
@@ -131,7 +132,9 @@ class Inverter:
         }
         if cmd in table:
             return table[cmd]
-        if cmd.startswith(b"QPGS") and cmd[4:].isdigit() and int(cmd[4:]) < self.a.parallel:
+        first = self.a.parallel_first
+        if cmd.startswith(b"QPGS") and cmd[4:].isdigit() and \
+                first <= int(cmd[4:]) < first + self.a.parallel:
             return self.qpgs(int(cmd[4:]))
         return None
 
@@ -353,6 +356,8 @@ def build_argparser():
     p.add_argument("--qpigs2", choices=("max", "tracker", "nak"), default="max",
                    help="QPIGS2 layout, or NAK (default max)")
     p.add_argument("--parallel", type=int, default=0, help="units answering QPGS0.. (default 0)")
+    p.add_argument("--parallel-first", type=int, default=0,
+                   help="number of the first unit answering QPGSn (default 0)")
     p.add_argument("--pv-power", type=int, default=856,
                    help="QPIGS PV power in W (default 856; 566 gives a CRC with a raw 0x00, "
                         "618 one with an escaped CR)")
