@@ -189,45 +189,87 @@ static bool is_space(char c)
 /* Longest field read as a plain number on the first pass; longer ones take parse_number(). */
 #define PLAIN_MAX_LEN MAX_DIGITS
 
-/* Scans one field into out's slot k, reading it as a decimal number on the way. */
-static const unsigned char *scan_field(const unsigned char *p, const unsigned char *end,
-                                       struct voltronic_tokens *out, unsigned k)
+/* Reads a run of digits into *mantissa; returns where it stopped. Unbounded: the caller
+ * knows a non-digit comes before the end (see voltronic_tokenize). */
+static inline const unsigned char *scan_digits(const unsigned char *p, uint64_t *mantissa,
+                                               unsigned *stop)
+{
+    uint64_t m = *mantissa;
+    unsigned digit;
+    while ((digit = (unsigned)*p - '0') < 10) {
+        m = m * 10 + digit;
+        p++;
+    }
+    *mantissa = m;
+    *stop = digit; /* the byte that ended the run, minus '0' */
+    return p;
+}
+
+/* Scans one field into out's slot k, reading it as a decimal number on the way: digits, then
+ * an optional '.' and digits; anything else makes the field not plain. A byte <= ' ' must
+ * follow the field before the end of the buffer. */
+static inline const unsigned char *scan_field(const unsigned char *p, struct voltronic_tokens *out,
+                                              unsigned k)
 {
     const unsigned char *start = p;
     uint64_t mantissa = 0;
-    unsigned decimals = 0, point = 0, odd = 0;
-    for (; p<end && * p> ' '; p++) {
-        unsigned digit = (unsigned)*p - '0';
-        if (digit < 10) {
-            mantissa = mantissa * 10 + digit;
-            decimals += point;
-        } else {
-            odd |= point | (*p != '.');
-            point = 1;
-        }
+    size_t decimals = 0, point = 0;
+    unsigned stop;
+    p = scan_digits(p, &mantissa, &stop);
+    if (stop == (unsigned)('.' - '0')) {
+        const unsigned char *fraction = ++p;
+        p = scan_digits(p, &mantissa, &stop);
+        decimals = (size_t)(p - fraction);
+        point = 1;
     }
     size_t n = (size_t)(p - start);
-    out->len[k] = (uint8_t)(n > 255 ? 255 : n);
+    /* 1..PLAIN_MAX_LEN digits (unsigned: no digit at all wraps around). */
+    bool plain = n - point - 1 < PLAIN_MAX_LEN;
+    if (stop + '0' > ' ') { /* a sign, a second '.', a letter */
+        plain = false;
+        while (*p > ' ')
+            p++;
+        n = (size_t)(p - start);
+    }
+    out->text[k] = (const char *)start;
+    out->len[k] = (uint16_t)n;
     out->mantissa[k] = mantissa;
     out->decimals[k] = (uint8_t)decimals;
-    out->plain[k] = (odd | (n > PLAIN_MAX_LEN) | (n <= point)) == 0;
+    out->plain[k] = plain;
     return p;
 }
 
 void voltronic_tokenize(const char *payload, size_t len, struct voltronic_tokens *out)
 {
     const unsigned char *p = (const unsigned char *)payload, *end = p + len;
+    /* The last field is copied out with a space after it, so that every scan below stops at a
+     * byte <= ' ' without comparing against the end on each byte. */
+    const unsigned char *last = end;
+    while (last > p && last[-1] > ' ')
+        last--;
+    unsigned char tail[256];
+    size_t tail_len = (size_t)(end - last);
+    if (tail_len >= sizeof(tail)) {
+        tail_len = sizeof(tail) - 1;
+    }
+    memcpy(tail, last, tail_len);
+    tail[tail_len] = ' ';
+
     unsigned count = 0;
-    struct voltronic_tokens scrap; /* fields past VOLTRONIC_MAX_TOKENS are scanned into it */
-    while (p < end) {
-        if (*p <= ' ') {
-            p++;
-            continue;
+    while (p < last && count < VOLTRONIC_MAX_TOKENS) {
+        if (*p > ' ')
+            p = scan_field(p, out, count++);
+        p++; /* the separator that ended the field, or one more */
+    }
+    /* Fields past VOLTRONIC_MAX_TOKENS are only counted. */
+    for (; p < last; p++)
+        count += p[0] > ' ' && p[1] <= ' ';
+    if (tail_len > 0) {
+        if (count < VOLTRONIC_MAX_TOKENS) {
+            scan_field(tail, out, count);
+            out->text[count] = (const char *)last; /* the payload's bytes, not the copy's */
+            out->len[count] = (uint16_t)(end - last);
         }
-        struct voltronic_tokens *t = count < VOLTRONIC_MAX_TOKENS ? out : &scrap;
-        unsigned k = count < VOLTRONIC_MAX_TOKENS ? count : 0;
-        t->text[k] = (const char *)p;
-        p = scan_field(p, end, t, k);
         count++;
     }
     out->count = count;
@@ -278,6 +320,19 @@ static int parse_number(const char *s, unsigned n, double *out)
 /* A field of '0'/'1' characters, first character = most significant bit. */
 static int parse_bits(const char *s, unsigned n, uint32_t *out)
 {
+    if (n == 8) {
+        /* The QPIGS status byte, 8 characters at once: each '0' or '1', then their low bits
+         * gathered into one byte, the first character on top. */
+        uint64_t v;
+        memcpy(&v, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap64(v);
+#endif
+        if ((v & ~0x0101010101010101ull) != 0x3030303030303030ull)
+            return -SOLAR_EFRAME;
+        *out = (uint32_t)(((v & 0x0101010101010101ull) * 0x8040201008040201ull) >> 56);
+        return 0;
+    }
     uint32_t v = 0;
     if (n == 0 || n > 32)
         return -SOLAR_EFRAME;
@@ -302,13 +357,15 @@ static int decode_fields(const struct voltronic_tokens *t, const struct field *f
 {
     for (size_t i = 0; i < n; i++) {
         double *dst = (double *)((char *)out + fields[i].offset);
-        unsigned k = fields[i].token;
-        if (k >= t->count || k >= VOLTRONIC_MAX_TOKENS) {
+        unsigned k = fields[i].token; /* < VOLTRONIC_MAX_TOKENS in every table */
+        if (k >= t->count) {
             *dst = NAN;
             continue;
         }
         if (t->plain[k]) {
-            *dst = (double)t->mantissa[k] / pow10_table[t->decimals[k] + fields[i].shift];
+            /* At most 18 digits: the signed conversion is exact and one instruction. */
+            *dst = (double)(int64_t)t->mantissa[k] /
+                   pow10_table[(size_t)t->decimals[k] + fields[i].shift];
             continue;
         }
         int err = parse_number(t->text[k], t->len[k], dst);
@@ -322,8 +379,9 @@ static int decode_fields(const struct voltronic_tokens *t, const struct field *f
 /* Sets the doubles at offsets[0..n) from the bits of value, offsets[0] = the highest bit. */
 static void set_bits(void *out, const uint16_t *offsets, unsigned n, uint32_t value)
 {
-    for (unsigned i = 0; i < n; i++)
-        *(double *)((char *)out + offsets[i]) = (value >> (n - 1 - i)) & 1;
+    static const double bit_value[2] = {0.0, 1.0};
+    for (unsigned i = n; i-- > 0; value >>= 1)
+        *(double *)((char *)out + offsets[i]) = bit_value[value & 1];
 }
 
 static void bits_nan(void *out, const uint16_t *offsets, unsigned n)

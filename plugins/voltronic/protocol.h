@@ -34,7 +34,7 @@
 struct voltronic_tokens {
     unsigned count; /* fields present, at most VOLTRONIC_MAX_TOKENS kept */
     const char *text[VOLTRONIC_MAX_TOKENS];
-    uint8_t len[VOLTRONIC_MAX_TOKENS];
+    uint16_t len[VOLTRONIC_MAX_TOKENS];
     bool plain[VOLTRONIC_MAX_TOKENS];
     uint8_t decimals[VOLTRONIC_MAX_TOKENS];
     uint64_t mantissa[VOLTRONIC_MAX_TOKENS]; /* value = mantissa / 10^decimals when plain */

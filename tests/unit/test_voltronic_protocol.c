@@ -481,8 +481,55 @@ static void test_small(void)
            "identity: not printable");
 }
 
+static void test_tokenize(void)
+{
+    struct voltronic_tokens t;
+    voltronic_tokenize("a  b\tc ", 7, &t);
+    ok(t.count == 3 && t.len[0] == 1 && t.len[1] == 1 && t.text[2][0] == 'c',
+       "tokenize: spaces, runs of them and a tab separate fields");
+    char many[200] = "";
+    for (int i = 0; i < 45; i++)
+        strcat(many, i ? " 7" : "7");
+    voltronic_tokenize(many, strlen(many), &t);
+    is_int(t.count, 45, "tokenize: 45 fields counted, 40 kept");
+    voltronic_tokenize("1 2", 3, &t);
+    ok(t.count == 2 && t.plain[1] && t.mantissa[1] == 2,
+       "tokenize: the last field, no space after");
+    static const struct {
+        const char *text;
+        int plain;
+        unsigned long long mantissa;
+        unsigned decimals;
+    } fields[] = {
+        {"57.45", 1, 5745, 2},
+        {"0014", 1, 14, 0},
+        {"5.", 1, 5, 0},
+        {".5", 1, 5, 1},
+        {"-12", 0, 0, 0},
+        {"1.2.3", 0, 0, 0},
+        {".", 0, 0, 0},
+        {"12a", 0, 0, 0},
+        {"--", 0, 0, 0},
+        {"+3", 0, 0, 0},
+        {"1234567890123456789", 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        char text[64];
+        snprintf(text, sizeof(text), "%s 0", fields[i].text);
+        voltronic_tokenize(text, strlen(text), &t);
+        ok(t.count == 2 && t.len[0] == strlen(fields[i].text) && t.plain[0] == fields[i].plain &&
+               (!fields[i].plain ||
+                (t.mantissa[0] == fields[i].mantissa && t.decimals[0] == fields[i].decimals)),
+           "tokenize: \"%s\" %s", fields[i].text, fields[i].plain ? "is a number" : "is not plain");
+        voltronic_tokenize(fields[i].text, strlen(fields[i].text), &t);
+        ok(t.count == 1 && t.plain[0] == fields[i].plain, "tokenize: \"%s\" as the last field",
+           fields[i].text);
+    }
+}
+
 int main(void)
 {
+    test_tokenize();
     test_requests();
     test_frames();
     test_framer();
