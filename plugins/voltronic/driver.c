@@ -49,6 +49,9 @@ struct voltronic_config {
     int parallel;
     int parallel_first;
     char serial[VOLTRONIC_ID_MAX];
+    /* Not an option: the last other inverter reported, so that a wrong Serial is logged once
+     * per inverter found rather than at every reconnect (the state is cleared at connect). */
+    char mismatch_reported[VOLTRONIC_ID_MAX];
 };
 
 struct voltronic_state {
@@ -528,8 +531,11 @@ static int voltronic_connect(struct solar_device *dev)
     if (err < 0)
         return err;
     if (config->serial[0] && strcmp(config->serial, state->serial) != 0) {
-        solar_device_log(dev, SOLAR_LOG_ERR, "inverter serial \"%s\" is not the configured \"%s\"",
-                         state->serial, config->serial);
+        bool again = strcmp(config->mismatch_reported, state->serial) == 0;
+        solar_device_log(dev, again ? SOLAR_LOG_DEBUG : SOLAR_LOG_ERR,
+                         "inverter serial \"%s\" is not the configured \"%s\"", state->serial,
+                         config->serial);
+        snprintf(config->mismatch_reported, sizeof(config->mismatch_reported), "%s", state->serial);
         return -SOLAR_EMISMATCH;
     }
     solar_device_log(dev, SOLAR_LOG_INFO,
