@@ -417,7 +417,6 @@ static const struct solar_metric_doc voltronic_metrics[] = {
 static int voltronic_commands_parse(const char *text, unsigned *out, char *err, size_t errlen)
 {
     unsigned set = 0;
-    char word[16];
     const char *p = text;
     for (;;) {
         while (*p == ' ' || *p == ',' || *p == '\t')
@@ -426,7 +425,7 @@ static int voltronic_commands_parse(const char *text, unsigned *out, char *err, 
             break;
         size_t n = strcspn(p, " ,\t");
         int found = -1;
-        for (int c = 0; c < CMD_COUNT && n < sizeof(word); c++)
+        for (int c = 0; c < CMD_COUNT; c++)
             if (strlen(command_names[c]) == n && strncasecmp(p, command_names[c], n) == 0)
                 found = c;
         if (found < 0) {
@@ -624,7 +623,7 @@ static int read_parallel(struct solar_device *dev, struct voltronic_reading *r)
     return 0;
 }
 
-static int read_all(struct solar_device *dev, struct voltronic_reading *r)
+static int read_all(struct solar_device *dev, bool settings_due, struct voltronic_reading *r)
 {
     struct voltronic_state *state = dev->state;
     int err = 0;
@@ -636,7 +635,7 @@ static int read_all(struct solar_device *dev, struct voltronic_reading *r)
         err = read_decoded(dev, CMD_QMOD, NULL, decode_qmod, &r->mode, false, r);
     if (err == 0 && wanted(state, CMD_QPIWS))
         err = read_decoded(dev, CMD_QPIWS, NULL, decode_qpiws, r, false, r);
-    if (err == 0 && solar_now_ms() >= state->settings_due_ms)
+    if (err == 0 && settings_due)
         err = read_settings(dev, r);
     if (err == 0)
         err = read_parallel(dev, r);
@@ -727,7 +726,7 @@ static int voltronic_poll(struct solar_device *dev)
     r.have = 0;
     int64_t start = solar_now_ms();
     bool settings_due = start >= state->settings_due_ms;
-    int err = read_all(dev, &r);
+    int err = read_all(dev, settings_due, &r);
     if (err < 0)
         return err;
     if (settings_due)
