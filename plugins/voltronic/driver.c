@@ -14,9 +14,9 @@
 #include <strings.h>
 
 #define VOLTRONIC_MAX_PARALLEL 9
-/* SettingsInterval 0: this many poll intervals; collectd's default interval when Interval is. */
+/* SettingsInterval 0: this many poll intervals (Interval, or when that is 0 and the host's
+ * interval applies, the time between the last two polls). */
 #define SETTINGS_INTERVALS 10
-#define DEFAULT_INTERVAL_S 10.0
 
 enum voltronic_command {
     CMD_QPIGS,
@@ -63,7 +63,8 @@ struct voltronic_state {
     char mode; /* last QMOD letter, 0 before the first */
     char unit_mode[VOLTRONIC_MAX_PARALLEL];
     struct solar_flags warnings;
-    int64_t settings_due_ms;
+    int64_t last_poll_ms;     /* 0 before the first poll since connect */
+    int64_t settings_read_ms; /* 0: not read since connect */
 };
 
 /* Everything one poll reads, then emits. */
@@ -86,7 +87,7 @@ static const struct solar_option voltronic_options[] = {
                         "QDI QPGS QPI QID QSID QVFW (default: all)"),
     SOLAR_OPTION_NUMBER("SettingsInterval", SOLAR_OPT_DOUBLE, struct voltronic_config,
                         settings_interval, "0", 0, 86400,
-                        "seconds between QPIRI/QFLAG/QDI reads (0: 10 x Interval)"),
+                        "seconds between QPIRI/QFLAG/QDI reads (0: 10 x the poll interval)"),
     SOLAR_OPTION_NUMBER("Parallel", SOLAR_OPT_INT, struct voltronic_config, parallel, "0", 0,
                         VOLTRONIC_MAX_PARALLEL,
                         "units of a parallel system, read by QPGS0.. as NAME-1..NAME-N (0: none)"),
@@ -587,12 +588,17 @@ static int decode_qpiws(const char *p, size_t n, void *out)
     return voltronic_qpiws_decode(p, n, &r->warnings, &r->warning_count);
 }
 
-static double settings_interval_s(const struct voltronic_config *config)
+/* QPIRI, QFLAG and QDI are due at the first poll after connect, then every SettingsInterval. */
+static bool settings_due(const struct voltronic_config *config, const struct voltronic_state *state,
+                         int64_t now)
 {
-    if (config->settings_interval > 0)
-        return config->settings_interval;
-    double interval = config->base.interval > 0 ? config->base.interval : DEFAULT_INTERVAL_S;
-    return SETTINGS_INTERVALS * interval;
+    if (state->settings_read_ms == 0)
+        return true;
+    double interval_ms = config->base.interval > 0 ? config->base.interval * 1000
+                                                   : (double)(now - state->last_poll_ms);
+    double every_ms = config->settings_interval > 0 ? config->settings_interval * 1000
+                                                    : SETTINGS_INTERVALS * interval_ms;
+    return (double)(now - state->settings_read_ms) >= every_ms;
 }
 
 static int read_settings(struct solar_device *dev, struct voltronic_reading *r)
@@ -725,13 +731,13 @@ static int voltronic_poll(struct solar_device *dev)
     struct voltronic_reading r;
     r.have = 0;
     int64_t start = solar_now_ms();
-    bool settings_due = start >= state->settings_due_ms;
-    int err = read_all(dev, settings_due, &r);
+    bool due = settings_due((const struct voltronic_config *)dev->config, state, start);
+    int err = read_all(dev, due, &r);
+    state->last_poll_ms = start;
     if (err < 0)
         return err;
-    if (settings_due)
-        state->settings_due_ms =
-            start + (int64_t)(settings_interval_s((struct voltronic_config *)dev->config) * 1000);
+    if (due)
+        state->settings_read_ms = start;
     emit_all(dev, &r);
     return 0;
 }

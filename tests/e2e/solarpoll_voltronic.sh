@@ -88,12 +88,19 @@ check "execd exits 0" [ $? -eq 0 ]
 count_cmd() { grep -c " $1 mode" "$SIMLOG"; }
 check "QPIGS asked every poll" [ "$(count_cmd QPIGS)" -eq 3 ]
 check "QPIRI asked once per SettingsInterval" [ "$(count_cmd QPIRI)" -eq 1 ]
-check "QFLAG and QDI too" [ "$(count_cmd QFLAG)" -eq 1 ] && [ "$(count_cmd QDI)" -eq 1 ]
+check "QFLAG and QDI too" test "$(count_cmd QFLAG)" -eq 1 -a "$(count_cmd QDI)" -eq 1
 check "identity asked once, at connect" [ "$(count_cmd QID)" -eq 1 ]
 check "execd: QPIRI values once" [ "$(grep -c 'type_instance=output_rating value=4000' "$WORK/execd.out")" -eq 1 ]
 : >"$SIMLOG"
 (echo; sleep 0.3; echo; sleep 0.3; echo) | "$SOLARPOLL" execd voltronic "$PORT" settingsinterval=0.2 >/dev/null 2>&1
 check "SettingsInterval 0.2, polls 0.3 s apart: QPIRI every poll" [ "$(count_cmd QPIRI)" -eq 3 ]
+
+# SettingsInterval 0 and no Interval (the host's): every 10 polls, by the time between polls.
+: >"$SIMLOG"
+(for _ in $(seq 25); do echo; sleep 0.1; done) | "$SOLARPOLL" execd voltronic "$PORT" >/dev/null 2>&1
+n=$(count_cmd QPIRI)
+echo "# 25 polls 0.1 s apart: QPIRI asked $n times"
+check "default SettingsInterval: 10 x the observed poll interval" test "$n" -ge 2 -a "$n" -le 4
 
 # An inverter without a second MPPT: QPIGS2 NAKed once, not asked again until reconnect.
 start_sim nak voltronic_sim.py --link "$WORK/inv1" --log "$WORK/nak.log" --qpigs2 nak || exit 1
