@@ -64,6 +64,7 @@ struct voltronic_state {
     char unit_mode[VOLTRONIC_MAX_PARALLEL];
     struct solar_flags warnings;
     int64_t last_poll_ms;     /* 0 before the first poll since connect */
+    double poll_interval_ms;  /* the time between polls, smoothed; 0 before the second */
     int64_t settings_read_ms; /* 0: not read since connect */
 };
 
@@ -594,8 +595,9 @@ static bool settings_due(const struct voltronic_config *config, const struct vol
 {
     if (state->settings_read_ms == 0)
         return true;
-    double interval_ms = config->base.interval > 0 ? config->base.interval * 1000
-                                                   : (double)(now - state->last_poll_ms);
+    double interval_ms = config->base.interval > 0     ? config->base.interval * 1000
+                         : state->poll_interval_ms > 0 ? state->poll_interval_ms
+                                                       : (double)(now - state->last_poll_ms);
     double every_ms = config->settings_interval > 0 ? config->settings_interval * 1000
                                                     : SETTINGS_INTERVALS * interval_ms;
     return (double)(now - state->settings_read_ms) >= every_ms;
@@ -733,6 +735,12 @@ static int voltronic_poll(struct solar_device *dev)
     int64_t start = solar_now_ms();
     bool due = settings_due((const struct voltronic_config *)dev->config, state, start);
     int err = read_all(dev, due, &r);
+    /* Smoothed, so that two polls back to back (a host catching up) do not shorten it. */
+    if (state->last_poll_ms) {
+        double gap = (double)(start - state->last_poll_ms);
+        state->poll_interval_ms =
+            state->poll_interval_ms > 0 ? (3 * state->poll_interval_ms + gap) / 4 : gap;
+    }
     state->last_poll_ms = start;
     if (err < 0)
         return err;
