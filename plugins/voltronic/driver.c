@@ -600,7 +600,8 @@ static bool settings_due(const struct voltronic_config *config, const struct vol
                                                        : (double)(now - state->last_poll_ms);
     double every_ms = config->settings_interval > 0 ? config->settings_interval * 1000
                                                     : SETTINGS_INTERVALS * interval_ms;
-    return (double)(now - state->settings_read_ms) >= every_ms;
+    /* Polls within one millisecond tell nothing about the interval yet. */
+    return every_ms > 0 && (double)(now - state->settings_read_ms) >= every_ms;
 }
 
 static int read_settings(struct solar_device *dev, struct voltronic_reading *r)
