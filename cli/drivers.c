@@ -7,6 +7,7 @@
 extern const struct solar_driver jbd_driver;
 extern const struct solar_driver luxpower_driver;
 extern const struct solar_driver pylontech_driver;
+extern const struct solar_driver voltronic_driver;
 
 const struct solar_driver *const solarpoll_drivers[] = {
 #ifdef HAVE_DRIVER_JBD
@@ -17,6 +18,9 @@ const struct solar_driver *const solarpoll_drivers[] = {
 #endif
 #ifdef HAVE_DRIVER_PYLONTECH
     &pylontech_driver,
+#endif
+#ifdef HAVE_DRIVER_VOLTRONIC
+    &voltronic_driver,
 #endif
     NULL,
 };

@@ -23,6 +23,7 @@ struct solar_bus {
     char key[PATH_MAX]; /* the port spec, with a serial path resolved */
     char spec[256];
     int baud;
+    unsigned nth; /* which of the devices the spec matches (hid:VID:PID) */
     unsigned refs;
     struct solar_port *port; /* NULL until the first exchange, and after a fatal error */
     pthread_mutex_t lock;
@@ -32,21 +33,26 @@ struct solar_bus {
 static pthread_mutex_t buses_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct solar_bus *buses;
 
-/* Two names for one tty (a by-id symlink and /dev/ttyUSB0) must find the same bus. */
-static void bus_key(const char *spec, char *key, size_t cap)
+/* Two names for one tty (a by-id symlink and /dev/ttyUSB0) must find the same bus. A USB-HID
+ * bridge is no bus (one bridge, one device): devices naming hid:VID:PID each get their own and
+ * are told apart by identity. */
+static void bus_key(const char *spec, const char *name, char *key, size_t cap)
 {
     const char *address;
     char real[PATH_MAX];
-    if (solar_port_kind_parse(spec, &address) == SOLAR_PORT_SERIAL && realpath(address, real))
+    enum solar_port_kind kind = solar_port_kind_parse(spec, &address);
+    if (kind == SOLAR_PORT_SERIAL && realpath(address, real))
         snprintf(key, cap, "%s", real);
+    else if (kind == SOLAR_PORT_HID && address[0] != '/')
+        snprintf(key, cap, "%s#%s", spec, name);
     else
         snprintf(key, cap, "%s", spec);
 }
 
-static int bus_get(const char *spec, int baud, struct solar_bus **out)
+static int bus_get(const char *spec, const char *name, int baud, struct solar_bus **out)
 {
     char key[PATH_MAX];
-    bus_key(spec, key, sizeof(key));
+    bus_key(spec, name, key, sizeof(key));
     int err = 0;
     pthread_mutex_lock(&buses_lock);
     struct solar_bus *bus = buses;
@@ -100,7 +106,7 @@ int solar_device_new(const struct solar_driver *drv, void *cfg, struct solar_dev
         free(dev);
         return -ENOMEM;
     }
-    int err = bus_get(config->port, config->baud, &dev->bus);
+    int err = bus_get(config->port, config->name, config->baud, &dev->bus);
     if (err < 0) {
         free(dev->state);
         free(dev);
@@ -144,8 +150,15 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
     int64_t deadline = now + timeout_ms;
     int64_t silence_deadline = silence_ms > 0 ? now + silence_ms : deadline;
     long r = 0;
-    if (!bus->port)
-        r = solar_port_open(bus->spec, (unsigned)bus->baud, deadline, &bus->port);
+    if (!bus->port) {
+        r = solar_port_open_nth(bus->spec, (unsigned)bus->baud, deadline, bus->nth, &bus->port);
+        if (r == 0 && dev->driver->line_end)
+            r = solar_port_set_line_end(bus->port, dev->driver->line_end);
+        if (r < 0 && bus->port) {
+            solar_port_close(bus->port);
+            bus->port = NULL;
+        }
+    }
     if (r == 0) {
         solar_port_drain(bus->port);
         r = solar_port_write(bus->port, req, req_len, deadline);
@@ -251,13 +264,33 @@ void solar_device_log(struct solar_device *dev, enum solar_log_level level, cons
     solar_log(level, "\"%s\" (%s): %s", dev->config->name, dev->config->port, message);
 }
 
-static int device_connect(struct solar_device *dev)
+static int device_connect_once(struct solar_device *dev)
 {
     memset(dev->state, 0, dev->driver->state_size ? dev->driver->state_size : 1);
     dev->connected = true;
     int err = dev->driver->connect ? dev->driver->connect(dev) : 0;
     if (err < 0)
         device_disconnect(dev);
+    return err;
+}
+
+/* Connects; when the port spec matches several devices (hid:VID:PID with several inverters
+ * plugged in) and the driver finds another identity than configured (-SOLAR_EMISMATCH), the
+ * next device is tried, each at most once. */
+static int device_connect(struct solar_device *dev)
+{
+    struct solar_bus *bus = dev->bus;
+    int err = device_connect_once(dev);
+    for (unsigned tried = 1; err == -SOLAR_EMISMATCH; tried++) {
+        pthread_mutex_lock(&bus->lock);
+        solar_port_close(bus->port);
+        bus->port = NULL;
+        bus->nth++;
+        pthread_mutex_unlock(&bus->lock);
+        if (tried >= solar_port_candidates(bus->spec))
+            break;
+        err = device_connect_once(dev);
+    }
     return err;
 }
 

@@ -64,6 +64,9 @@ struct solar_driver {
     unsigned port_kinds; /* enum solar_port_kind mask */
     int default_baud;
     double default_timeout;
+    /* 0, or a byte that ends every reply and never occurs inside one (PI30's CR): serial ports
+     * then hand over a reply when it is complete (canonical tty input), not byte by byte. */
+    int line_end;
     const struct solar_option *options;     /* the driver's own keys, ended by a NULL name */
     size_t config_size;                     /* >= sizeof(struct solar_config) */
     size_t state_size;                      /* zeroed before each connect */

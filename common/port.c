@@ -63,6 +63,20 @@ const char *solar_port_kinds_describe(unsigned mask, char *buf, size_t cap)
 
 int solar_port_open(const char *spec, unsigned baud, int64_t deadline, struct solar_port **out)
 {
+    return solar_port_open_nth(spec, baud, deadline, 0, out);
+}
+
+unsigned solar_port_candidates(const char *spec)
+{
+    const char *address = NULL;
+    if (solar_port_kind_parse(spec, &address) == SOLAR_PORT_HID)
+        return solar_hid_candidates(address);
+    return 1;
+}
+
+int solar_port_open_nth(const char *spec, unsigned baud, int64_t deadline, unsigned nth,
+                        struct solar_port **out)
+{
     const char *address = NULL;
     switch (solar_port_kind_parse(spec, &address)) {
     case SOLAR_PORT_SERIAL:
@@ -70,7 +84,7 @@ int solar_port_open(const char *spec, unsigned baud, int64_t deadline, struct so
     case SOLAR_PORT_TCP:
         return solar_tcp_open(address, deadline, out);
     case SOLAR_PORT_HID:
-        return solar_hid_open(address, out);
+        return solar_hid_open(address, nth, out);
     case SOLAR_PORT_MODBUS_TCP:
     case SOLAR_PORT_LUXDONGLE:
         return -EPROTONOSUPPORT;
@@ -93,6 +107,11 @@ int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, in
 int solar_port_set_baud(struct solar_port *port, unsigned baud)
 {
     return port->ops->set_baud ? port->ops->set_baud(port, baud) : -EOPNOTSUPP;
+}
+
+int solar_port_set_line_end(struct solar_port *port, int line_end)
+{
+    return port->ops->set_line_end ? port->ops->set_line_end(port, line_end) : 0;
 }
 
 void solar_port_drain(struct solar_port *port)

@@ -51,6 +51,14 @@ const char *solar_port_kinds_describe(unsigned mask, char *buf, size_t cap);
  * -EINVAL (malformed spec), -EPROTONOSUPPORT (a kind that is not a byte stream). */
 int solar_port_open(const char *spec, unsigned baud, int64_t deadline, struct solar_port **out);
 
+/* As solar_port_open(), for a spec that several devices match (hid:VID:PID): opens the nth
+ * (modulo their number) of the matching devices this process does not hold open already. */
+int solar_port_open_nth(const char *spec, unsigned baud, int64_t deadline, unsigned nth,
+                        struct solar_port **out);
+
+/* How many devices solar_port_open_nth() chooses among for spec: 1 but for hid:VID:PID. */
+unsigned solar_port_candidates(const char *spec);
+
 void solar_port_close(struct solar_port *port);
 
 /* Writes all of buf before deadline. */
@@ -60,6 +68,12 @@ int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, in
  * rate and talked to at another (the Pylontech console: 1200, then 115200). Errors: -EINVAL for
  * a rate the line cannot do, -SOLAR_EUNSUPPORT (EOPNOTSUPP) for ports that are not serial. */
 int solar_port_set_baud(struct solar_port *port, unsigned baud);
+
+/* Makes a tty deliver input a line at a time, a line ending in the byte line_end (canonical
+ * mode without echo, signals or editing characters), so that a reader wakes once per reply
+ * instead of once per byte. Only for protocols whose frames never hold line_end (nor LF)
+ * before their end. A no-op on other kinds of port. Returns 0 or a negative errno value. */
+int solar_port_set_line_end(struct solar_port *port, int line_end);
 
 /* Discards whatever the device sent before now: the late answer to an earlier request that
  * timed out must never be taken for the answer to the next one. */

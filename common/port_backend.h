@@ -14,6 +14,7 @@ struct solar_port_ops {
     void (*drain)(struct solar_port *port);
     /* Optional (serial only): changes the line speed of the open port. */
     int (*set_baud)(struct solar_port *port, unsigned baud);
+    int (*set_line_end)(struct solar_port *port, int line_end); /* NULL: not a tty */
     void (*close)(struct solar_port *port);
 };
 
@@ -26,7 +27,8 @@ struct solar_port {
 
 int solar_serial_open(const char *path, unsigned baud, struct solar_port **out);
 int solar_tcp_open(const char *address, int64_t deadline, struct solar_port **out);
-int solar_hid_open(const char *address, struct solar_port **out);
+int solar_hid_open(const char *address, unsigned nth, struct solar_port **out);
+unsigned solar_hid_candidates(const char *address);
 
 /* Helpers for the fd-based backends. */
 long solar_fd_read(int fd, uint8_t *buf, size_t cap, int64_t deadline);

@@ -38,7 +38,8 @@ static void serial_set_low_water(struct solar_port *port, size_t want)
 {
     struct serial_port *serial = (struct serial_port *)port;
     size_t vmin = want < 255 ? want : 255;
-    if (vmin == port->low_water)
+    /* In line mode the kernel already wakes us once per line. */
+    if (vmin == port->low_water || (serial->tio.c_lflag & ICANON))
         return;
     serial->tio.c_cc[VMIN] = (cc_t)vmin;
     serial->tio.c_cc[VTIME] = 0;
@@ -105,6 +106,23 @@ static int serial_set_baud(struct solar_port *port, unsigned baud)
     return 0;
 }
 
+static int serial_set_line_end(struct solar_port *port, int line_end)
+{
+    struct serial_port *serial = (struct serial_port *)port;
+    struct termios tio = serial->tio;
+    tio.c_lflag |= ICANON;
+    tio.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL | ISIG | IEXTEN);
+    tio.c_iflag &= ~(ICRNL | INLCR | IGNCR | IXON | IXOFF | ISTRIP);
+    tio.c_cc[VEOL] = (cc_t)line_end;
+    /* The editing characters must not match a CRC byte: LF, which such protocols never send
+     * inside a frame, rather than 0 (a disabled character, but also a byte a CRC may hold). */
+    tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = '\n';
+    if (tcsetattr(port->fd, TCSANOW, &tio) < 0)
+        return -errno;
+    serial->tio = tio; /* so that no later change of the settings undoes this one */
+    return 0;
+}
+
 static void serial_close(struct solar_port *port)
 {
     close_line(port->handle, port->fd);
@@ -116,6 +134,7 @@ static const struct solar_port_ops serial_ops = {.name = "serial",
                                                  .write = serial_write,
                                                  .drain = serial_drain,
                                                  .set_baud = serial_set_baud,
+                                                 .set_line_end = serial_set_line_end,
                                                  .close = serial_close};
 
 static int open_with_termios(const char *path, unsigned baud, int *fd_out)
