@@ -8,8 +8,7 @@ CONTROL="$WORK/inv.control"
 : >"$CONTROL"
 start_sim inv voltronic_sim.py --link "$WORK/inv0" --control "$CONTROL" --parallel 2 || exit 1
 
-start_collectd "TypesDB \"/usr/share/collectd/types.db\" \"$top_srcdir/conf.d/solar.types.db\"
-LoadPlugin voltronic
+start_collectd "LoadPlugin voltronic
 <Plugin voltronic>
   <Device \"inv\">
     Port \"$WORK/inv0\"

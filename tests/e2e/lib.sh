@@ -83,7 +83,7 @@ FQDNLookup false
 BaseDir "$WORK"
 PIDFile "$WORK/collectd.pid"
 PluginDir "$WORK/plugins"
-TypesDB "/usr/share/collectd/types.db"
+TypesDB "/usr/share/collectd/types.db" "$top_srcdir/conf.d/solar.types.db"
 Interval 1
 ReadThreads 2
 LoadPlugin logfile
