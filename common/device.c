@@ -114,6 +114,7 @@ int solar_device_new(const struct solar_driver *drv, void *cfg, struct solar_dev
     }
     dev->driver = drv;
     dev->config = config;
+    dev->line_end = drv->line_end;
     *out = dev;
     return 0;
 }
@@ -152,8 +153,8 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
     long r = 0;
     if (!bus->port) {
         r = solar_port_open_nth(bus->spec, (unsigned)bus->baud, deadline, bus->nth, &bus->port);
-        if (r == 0 && dev->driver->line_end)
-            r = solar_port_set_line_end(bus->port, dev->driver->line_end);
+        if (r == 0 && dev->line_end)
+            r = solar_port_set_line_end(bus->port, dev->line_end);
         if (r < 0 && bus->port) {
             solar_port_close(bus->port);
             bus->port = NULL;

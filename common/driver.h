@@ -110,6 +110,7 @@ struct solar_device {
     struct solar_bus *bus;
     const struct solar_sink *sink; /* valid during a poll */
     char instance[96];             /* plugin instance of the values being emitted */
+    int line_end; /* the driver's line_end; connect may change it before its first exchange */
     bool connected;
     bool up;
     bool reported; /* up has been reported at least once */

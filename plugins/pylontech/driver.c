@@ -409,6 +409,9 @@ static int pylontech_connect(struct solar_device *dev)
     int err = configure(dev);
     if (err < 0)
         return err;
+    /* Frames end in CR and hold only ASCII hex: a serial line hands over whole frames. The
+     * console's prompt ends in no line end, so it reads raw bytes. */
+    dev->line_end = st->console ? 0 : PYLONTECH_EOI;
     if (st->console)
         return console_connect(dev);
     if (st->automatic)
