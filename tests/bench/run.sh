@@ -36,6 +36,11 @@ if [ -x "$top_builddir/solarpoll" ] && "$top_builddir/solarpoll" metrics pylonte
     "$PYTHON" "$top_srcdir/tests/bench/pylontech_bench.py" --polls 5
 fi
 
+# Voltronic: QPIGS + QMOD + QPIWS at 2400 baud, 50 ms turn-around; callgrind of the decode.
+if [ -x "$BENCH/bench_voltronic" ]; then
+    top_builddir="$top_builddir" bash "$top_srcdir/tests/bench/voltronic.sh"
+fi
+
 # LuxPower over Modbus RTU at 19200 baud, 5 ms turn-around: banks 0-119, one request per bank.
 if [ -x "$BENCH/bench_luxpower" ]; then
     "$top_srcdir/tests/bench/luxpower_rtu.sh"
