@@ -7,15 +7,19 @@
 seconds="${FUZZ_SECONDS:-60}"
 CC_FUZZ="${CC_FUZZ:-clang}"
 FLAGS=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$top_srcdir/common")
+       -I"$top_srcdir/common" -I"$top_srcdir/tests/fuzz")
 
 # Target name -> the sources it needs beside its own file.
 declare -A SOURCES=(
     [jbd]="plugins/jbd/protocol.c common/checksum.c"
+    [pylontech]="plugins/pylontech/protocol.c plugins/pylontech/console.c common/checksum.c"
+    [voltronic]="plugins/voltronic/protocol.c common/checksum.c"
+    [luxpower]="plugins/luxpower/protocol.c common/checksum.c"
 )
 
 mkdir -p "$top_builddir/tests/fuzz/crashes"
-for name in "${!SOURCES[@]}"; do
+for name in $(printf '%s\n' "${!SOURCES[@]}" | sort); do
+    [ -f "$top_srcdir/plugins/$name/protocol.c" ] || continue
     binary="$WORK/fuzz_$name"
     srcs=()
     for s in ${SOURCES[$name]}; do srcs+=("$top_srcdir/$s"); done
