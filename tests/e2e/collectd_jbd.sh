@@ -26,11 +26,6 @@ has_values() { [ "$(csv_rows jbd-pack voltage-pack)" -gt 0 ]; }
 check "collectd writes jbd values" wait_for 15 has_values
 check "collectd is running" collectd_running
 
-expect() { # INSTANCE METRIC VALUE
-    local got
-    got=$(csv_last "$1" "$2")
-    same_number "$got" "$3" || { echo "# $2: got '$got', want $3"; return 1; }
-}
 check "voltage-pack 13.21 V" expect jbd-pack voltage-pack 13.21
 check "current-pack +5.25 A" expect jbd-pack current-pack 5.25
 check "capacity-remaining 80 Ah" expect jbd-pack capacity-remaining 80

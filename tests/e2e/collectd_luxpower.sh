@@ -43,11 +43,6 @@ has_values() { [ "$(csv_rows luxpower-inv voltage-battery)" -gt 0 ]; }
 check "collectd writes luxpower values" wait_for 15 has_values
 check "collectd is running" collectd_running
 
-expect() { # INSTANCE METRIC VALUE
-    local got
-    got=$(csv_last "$1" "$2")
-    same_number "$got" "$3" || { echo "# $1 $2: got '$got', want $3"; return 1; }
-}
 check "voltage-battery 52.8" expect luxpower-inv voltage-battery 52.8
 check "percent-soc 83" expect luxpower-inv percent-soc 83
 check "gauge-status 16" expect luxpower-inv gauge-status 16

@@ -38,11 +38,6 @@ has_values() { [ "$(csv_rows pylontech-rack-1 voltage-pack)" -gt 0 ]; }
 check "collectd writes pylontech values" wait_for 15 has_values
 check "collectd is running" collectd_running
 
-expect() { # INSTANCE METRIC VALUE
-    local got
-    got=$(csv_last "$1" "$2")
-    same_number "$got" "$3" || { echo "# $1 $2: got '$got', want $3"; return 1; }
-}
 check "pack 1 voltage-pack 49.605 V" expect pylontech-rack-1 voltage-pack 49.605
 check "pack 1 current-pack -2.6 A" expect pylontech-rack-1 current-pack -2.6
 check "pack 2 current-pack -1.6 A" expect pylontech-rack-2 current-pack -1.6

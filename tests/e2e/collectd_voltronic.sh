@@ -22,11 +22,6 @@ has_values() { [ "$(csv_rows voltronic-inv power-pv1)" -gt 0 ]; }
 check "collectd writes voltronic values" wait_for 15 has_values
 check "collectd is running" collectd_running
 
-expect() { # INSTANCE METRIC VALUE
-    local got
-    got=$(csv_last "$1" "$2")
-    same_number "$got" "$3" || { echo "# $1 $2: got '$got', want $3"; return 1; }
-}
 check "voltage-grid 0" expect voltronic-inv voltage-grid 0
 check "voltage-output 230" expect voltronic-inv voltage-output 230
 check "apparent_power-output 161 (solar.types.db)" expect voltronic-inv apparent_power-output 161

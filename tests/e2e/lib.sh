@@ -128,6 +128,13 @@ csv_rows() {
     if [ -f "$f" ]; then grep -vc '^epoch' "$f"; else echo 0; fi
 }
 
+# expect INSTANCE METRIC VALUE: the last value collectd wrote is VALUE.
+expect() {
+    local got
+    got=$(csv_last "$1" "$2")
+    same_number "$got" "$3" || { echo "# $1 $2: got '$got', want $3"; return 1; }
+}
+
 # elapsed_ms COMMAND...: runs the command; prints the milliseconds it took.
 elapsed_ms() {
     local start end
