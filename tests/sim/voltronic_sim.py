@@ -36,15 +36,12 @@ the mode (missing/empty = normal), further words change the inverter's state:
 """
 
 import argparse
-import errno
-import os
 import random
-import select
-import signal
-import socket
 import sys
-import termios
 import time
+
+import simcore
+from simcore import serve_forever
 
 SPLIT_GAP = 0.010
 PARTIAL_TIMEOUT = 1.0
@@ -140,110 +137,6 @@ class Inverter:
 
 
 # ---------------------------------------------------------------- transports (as jbd_sim.py)
-
-class Stop(Exception):
-    pass
-
-
-class Disconnected(Exception):
-    pass
-
-
-def set_raw(fd):
-    attr = termios.tcgetattr(fd)
-    attr[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP |
-                 termios.INLCR | termios.IGNCR | termios.ICRNL | termios.IXON |
-                 termios.IXOFF | termios.IXANY)
-    attr[1] &= ~termios.OPOST
-    attr[2] &= ~(termios.CSIZE | termios.PARENB | termios.CSTOPB)
-    attr[2] |= termios.CS8 | termios.CREAD | termios.CLOCAL
-    attr[3] &= ~(termios.ECHO | termios.ECHONL | termios.ECHOE | termios.ECHOK |
-                 termios.ICANON | termios.ISIG | termios.IEXTEN)
-    attr[6][termios.VMIN] = 1
-    attr[6][termios.VTIME] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attr)
-
-
-class PtyTransport:
-    def __init__(self):
-        self.master, self.slave = os.openpty()
-        self.slave_path = os.ttyname(self.slave)
-        set_raw(self.master)
-        set_raw(self.slave)
-        os.set_blocking(self.master, False)
-
-    def read(self, timeout):
-        try:
-            r, _, _ = select.select([self.master], [], [], timeout)
-        except InterruptedError:
-            return b""
-        if not r:
-            return b""
-        try:
-            return os.read(self.master, 4096)
-        except BlockingIOError:
-            return b""
-        except OSError as e:
-            if e.errno == errno.EIO:
-                time.sleep(0.05)
-                return b""
-            raise
-
-    def write(self, data):
-        deadline = time.monotonic() + 1.0
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(self.master, view)
-                view = view[n:]
-                continue
-            except BlockingIOError:
-                pass
-            except OSError as e:
-                if e.errno != errno.EIO:
-                    raise
-                time.sleep(0.01)
-            if time.monotonic() > deadline:
-                return
-            select.select([], [self.master], [], 0.05)
-
-    def close(self):
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class TcpClient:
-    def __init__(self, sock):
-        self.sock = sock
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def read(self, timeout):
-        r, _, _ = select.select([self.sock], [], [], timeout)
-        if not r:
-            return b""
-        try:
-            data = self.sock.recv(4096)
-        except OSError:
-            raise Disconnected()
-        if not data:
-            raise Disconnected()
-        return data
-
-    def write(self, data):
-        try:
-            self.sock.sendall(data)
-        except OSError:
-            raise Disconnected()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
 
 # ---------------------------------------------------------------- simulator
 
@@ -364,74 +257,11 @@ def build_argparser():
     return p
 
 
-def make_link(path, target):
-    if os.path.lexists(path) and not os.path.islink(path):
-        raise OSError(errno.EEXIST, "refusing to replace non-symlink", path)
-    tmp = "%s.tmp%d" % (path, os.getpid())
-    os.symlink(target, tmp)
-    os.replace(tmp, path)
-
-
-def remove_link(path, target):
-    try:
-        if os.path.islink(path) and os.readlink(path) == target:
-            os.unlink(path)
-    except OSError:
-        pass
-
-
-def ready(text):
-    sys.stdout.write("READY %s\n" % text)
-    sys.stdout.flush()
-
-
-def on_signal(signum, frame_):
-    raise Stop()
-
-
-def main(argv=None):
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+def run(argv):
     args = build_argparser().parse_args(argv)
     sim = Simulator(args)
-    pty_t = listener = client = None
-    link_target = None
-    try:
-        if args.tcp is not None:
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", args.tcp))
-            listener.listen(1)
-            ready("tcp:127.0.0.1:%d" % listener.getsockname()[1])
-            while True:
-                conn, _ = listener.accept()
-                client = TcpClient(conn)
-                try:
-                    sim.serve(client)
-                except Disconnected:
-                    pass
-                finally:
-                    client.close()
-                    client = None
-        else:
-            pty_t = PtyTransport()
-            if args.link:
-                link_target = pty_t.slave_path
-                make_link(args.link, link_target)
-            ready(pty_t.slave_path)
-            sim.serve(pty_t)
-    except Stop:
-        pass
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        if link_target:
-            remove_link(args.link, link_target)
-        for obj in (client, listener, pty_t):
-            if obj is not None:
-                obj.close()
-    return 0
+    return serve_forever(args, sim)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(simcore.main(run))
