@@ -7,6 +7,7 @@
  * Exit status: 0 done, 1 the device did not answer, 2 usage or configuration error. */
 #include "drivers.h"
 #include "output.h"
+#include "reference.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -25,7 +26,7 @@ static void usage(FILE *out)
 {
     fputs("usage: solarpoll read  DRIVER PORT [KEY=VALUE ...] [--format table|json|influx|putval]\n"
           "       solarpoll execd DRIVER PORT [KEY=VALUE ...] [-- DRIVER PORT [KEY=VALUE ...]]...\n"
-          "       solarpoll metrics DRIVER\n"
+          "       solarpoll metrics DRIVER | --markdown\n"
           "KEY is a collectd option name (baud=9600, timeout=2, name=pack); -v logs more.\n"
           "drivers:",
           out);
@@ -213,6 +214,10 @@ static void print_option(const struct solar_option *o, void *ctx)
 
 static int command_metrics(int argc, char **argv)
 {
+    if (argc == 1 && strcmp(argv[0], "--markdown") == 0) {
+        reference_markdown(stdout, solarpoll_drivers);
+        return 0;
+    }
     const struct solar_driver *drv = argc == 1 ? solarpoll_driver_find(argv[0]) : NULL;
     if (!drv) {
         usage(stderr);

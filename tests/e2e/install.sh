@@ -40,6 +40,9 @@ pkgdatadir=$(make_var "$prefix" pkgdatadir)
 udevrulesdir=$(make_var "$prefix" udevrulesdir)
 telegrafdir=$(make_var "$prefix" telegraf_confdir)
 stock_typesdb=$(make_var "$prefix" collectd_typesdb)
+mandir=$(make_var "$prefix" mandir)
+check "solarpoll.1 installed in $mandir/man1" [ -f "$root$mandir/man1/solarpoll.1" ]
+check "collectd-solar.5 installed in $mandir/man5" [ -f "$root$mandir/man5/collectd-solar.5" ]
 check "solar.types.db installed in $pkgdatadir" [ -f "$root$pkgdatadir/solar.types.db" ]
 for rules in 70-solar-serial.rules 90-voltronic.rules; do
     check "$rules installed in $udevrulesdir" [ -f "$root$udevrulesdir/$rules" ]
