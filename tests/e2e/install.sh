@@ -30,7 +30,8 @@ check "the installed solarpoll runs" [ $? -eq 0 ]
 
 # make_var NAME: a directory as this build's Makefile expands it under prefix $1.
 make_var() {
-    make -s -C "$top_builddir" --no-print-directory prefix="$1" -f Makefile -f - print-var VAR="$2" <<'MK'
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" --no-print-directory \
+        prefix="$1" -f Makefile -f - print-var VAR="$2" <<'MK'
 print-var:
 	@echo $($(VAR))
 MK
