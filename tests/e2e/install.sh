@@ -48,18 +48,19 @@ check "solar.types.db installed in $pkgdatadir" [ -f "$root$pkgdatadir/solar.typ
 for rules in 70-solar-serial.rules 90-voltronic.rules; do
     check "$rules installed in $udevrulesdir" [ -f "$root$udevrulesdir/$rules" ]
 done
-check "the telegraf snippet installed in $telegrafdir" [ -f "$root$telegrafdir/solarpoll.conf" ]
+check "the telegraf snippet installed in $telegrafdir" [ -f "$root$telegrafdir/solarpoll.conf.example" ]
 check "solar-types.conf installed in $confdir" [ -f "$root$confdir/solar-types.conf" ]
 for built in $plugins; do
     name=$(basename "$built" .so)
-    check "$name.conf installed in $confdir" [ -f "$root$confdir/$name.conf" ]
+    check "$name.conf.example installed in $confdir" [ -f "$root$confdir/$name.conf.example" ]
+    check "$name.conf not installed live" [ ! -e "$root$confdir/$name.conf" ]
 done
 check "no @placeholder@ left in an installed file" \
-    bash -c "! grep -rl '@[a-zA-Z_]*@' '$root$confdir' '$root$telegrafdir/solarpoll.conf'"
+    bash -c "! grep -rl '@[a-zA-Z_]*@' '$root$confdir' '$root$telegrafdir/solarpoll.conf.example'"
 check "solar-types.conf names the stock types.db and the installed solar.types.db" \
     grep -qx "TypesDB \"$stock_typesdb\" \"$pkgdatadir/solar.types.db\"" "$root$confdir/solar-types.conf"
 check "the telegraf snippet runs the installed solarpoll" \
-    grep -q "\"$bindir/solarpoll\", \"execd\"" "$root$telegrafdir/solarpoll.conf"
+    grep -q "\"$bindir/solarpoll\", \"execd\"" "$root$telegrafdir/solarpoll.conf.example"
 echo '# kept' >>"$root$confdir/solar-types.conf"
 make -s -C "$top_builddir" install DESTDIR="$root" >"$WORK/reinstall.out" 2>&1
 check "a changed snippet is kept on reinstall, the new one beside it" \
@@ -112,13 +113,25 @@ value() {
 has() { [ -n "$(value "$@")" ]; }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
-# The snippets as installed: no device anywhere, collectd keeps running and says so.
+# As installed, only solar-types.conf is live: collectd starts and polls nothing of ours.
+run_collectd installed ""
+check "as installed: collectd runs" wait_for 10 bash -c "grep -q 'Initialization complete' '$WORK/installed/collectd.log'"
+check "as installed: no solar plugin loaded" bash -c "! grep -qE 'plugin \"(jbd|pylontech|voltronic|luxpower)\" successfully loaded' '$WORK/installed/collectd.log'"
+check "as installed: collectd keeps running" kill -0 "$installed_PID"
+stop "$installed_PID"
+
+# Enabled examples (copied to NAME.conf) with no device at their ports: collectd keeps running
+# and says so.
+SNIPDIR="$P/etc/collectd/collectd.conf.d"
+for f in jbd pylontech voltronic luxpower; do cp "$SNIPDIR/$f.conf.example" "$SNIPDIR/$f.conf"; done
 run_collectd absent ""
 absent_up() { has absent jbd-house bool-up && has absent pylontech-rack bool-up; }
-check "shipped snippets without devices: bool-up written" wait_for 15 absent_up
+check "enabled snippets without devices: bool-up written" wait_for 15 absent_up
+check "enabled snippets: the jbd plugin loaded (the check above can fail)" \
+    grep -q 'plugin "jbd" successfully loaded' "$WORK/absent/collectd.log"
 check "jbd-house bool-up 0" same_number "$(value absent jbd-house bool-up)" 0
 check "voltronic-axpert bool-up 0" wait_for 10 has absent voltronic-axpert bool-up
-check "shipped snippets without devices: collectd keeps running" kill -0 "$absent_PID"
+check "enabled snippets without devices: collectd keeps running" kill -0 "$absent_PID"
 stop "$absent_PID"
 
 # Only the Port lines changed, to simulators.
@@ -174,7 +187,7 @@ stop "$bare_PID"
 
 # The installed Telegraf snippet: its command, with only the Ports changed, driven as Telegraf's
 # execd input drives it (signal "STDIN": a newline per interval; end of input ends it).
-"$PYTHON" - "$P/etc/telegraf/telegraf.d/solarpoll.conf" "$WORK/ttyPYL" "$WORK/ttyINV" \
+"$PYTHON" - "$P/etc/telegraf/telegraf.d/solarpoll.conf.example" "$WORK/ttyPYL" "$WORK/ttyINV" \
     >"$WORK/telegraf.argv" 2>"$WORK/telegraf.err" <<'PY'
 import sys, tomllib
 conf = tomllib.load(open(sys.argv[1], "rb"))
