@@ -25,4 +25,14 @@ check "solarpoll installed in bin" [ -x "$root$bindir/solarpoll" ]
 "$root$bindir/solarpoll" --help >/dev/null
 check "the installed solarpoll runs" [ $? -eq 0 ]
 
+# Grafana: the dashboards, and a dashboard provider that names where they were installed.
+provider=$(find "$root" -path '*/collectd-solar/grafana/provisioning/dashboards/collectd-solar.yaml')
+check "the Grafana dashboard provider is installed" [ -n "$provider" ]
+dashboards=$(sed -n 's/^ *path: //p' "$provider" 2>/dev/null)
+for board in solar-battery-bank solar-inverter solar-luxpower; do
+    check "Grafana dashboard $board where the provider looks" [ -f "$root$dashboards/$board.json" ]
+done
+check "the Grafana datasource is installed" \
+    [ -f "$(dirname "$(dirname "$provider")")/datasources/collectd-solar.yaml" ]
+
 done_testing

@@ -153,6 +153,13 @@ done
 malformed() { graphite_lines | grep -vE '^[^ ]+ -?[0-9.e+-]+ [0-9]{10}$' | head -n 3; }
 check "write_graphite: every line is PATH VALUE TIMESTAMP" [ -z "$(malformed)" ]
 
+# The Grafana dashboards against what collectd wrote (grafana_queries.sh checks them panel by
+# panel against the execd path).
+"$PYTHON" "$top_srcdir/tests/e2e/grafana_queries.py" "$INFLUX_URL" collectd \
+    "$top_srcdir"/conf.d/grafana/dashboards/*.json >"$WORK/grafana.out" 2>&1
+check "every Grafana panel finds data in what collectd wrote" [ $? -eq 0 ] ||
+    grep -v '^PASS' "$WORK/grafana.out" | sed 's/^/# /'
+
 kill -TERM "$COLLECTD_PID"
 stopped() { ! collectd_running; }
 check "collectd stops cleanly" wait_for 10 stopped
