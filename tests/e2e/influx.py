@@ -6,6 +6,8 @@
     influx.py URL last DB MEASUREMENT TAG=VALUE...
                                             the newest value of the one series with exactly
                                             these tags (all four collectd tags are given)
+    influx.py URL expect DB HOST <ROWS      for each row "PLUGIN INSTANCE TYPE-TYPE_INSTANCE VALUE" on
+                                            stdin: PASS or FAIL, a tab, what was checked
     influx.py URL series DB WHERE           every series (measurement + tags) with its last
                                             value, one per line, sorted, host tag dropped
     influx.py URL compare DB1 WHERE1 DB2 WHERE2
@@ -59,6 +61,24 @@ def last(url, db, measurement, tags):
     return exact[0]["values"][0][1]
 
 
+def expect(url, db, host, rows):
+    """One line per row: the series with exactly the four collectd tags holds VALUE."""
+    for row in rows:
+        if not row.strip():
+            continue
+        plugin, instance, metric, want = row.split()
+        kind, _, type_instance = metric.partition("-")
+        what = f"{plugin} {instance} {metric} {want}"
+        tags = {"host": host, "instance": instance, "type": kind, "type_instance": type_instance}
+        try:
+            got = last(url, db, f"{plugin}_value", tags)
+        except SystemExit as err:
+            print(f"FAIL\t{what}: {err}")
+            continue
+        same = abs(got - float(want)) <= 1e-9 * max(1.0, abs(got))
+        print(f"{'PASS' if same else 'FAIL'}\t{what}{'' if same else f': got {got!r}'}")
+
+
 def series(url, db, where):
     """{"measurement,tag=value,...": last value} of every series, the host tag left out."""
     answer = query(url, db, f'SELECT last("value") FROM /.*/ WHERE {where} GROUP BY *')
@@ -103,6 +123,8 @@ def main(argv):
     elif command == "last":
         tags = dict(word.split("=", 1) for word in args[2:])
         print(repr(last(url, args[0], args[1], tags)))
+    elif command == "expect":
+        expect(url, args[0], args[1], sys.stdin)
     elif command == "series":
         for key, value in sorted(series(url, args[0], args[1]).items()):
             print(key, repr(value))

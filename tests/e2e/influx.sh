@@ -57,12 +57,17 @@ influx_last() {
     "$PYTHON" "$INFLUX_PY" "$INFLUX_URL" last "$@"
 }
 
-# influx_expect DB MEASUREMENT TAGS VALUE: TAGS as "host=e2e instance=pack ...".
-influx_expect() {
-    local got
-    # shellcheck disable=SC2086 # TAGS is a list of words
-    got=$(influx_last "$1" "$2" $3 2>&1)
-    same_number "$got" "$4" || { echo "# $2 $3: got '$got', want $4"; return 1; }
+# influx_expect_rows DB HOST LABEL ROW...: one check per row "PLUGIN INSTANCE TYPE-TYPE_INSTANCE
+# VALUE", all in one query run: the series with exactly the tags host, instance, type and
+# type_instance holds VALUE.
+influx_expect_rows() {
+    local db="$1" host="$2" label="$3" result what checked=0
+    shift 3
+    while IFS=$'\t' read -r result what; do
+        check "$label: $what" [ "$result" = PASS ]
+        checked=$((checked + 1))
+    done < <(printf '%s\n' "$@" | "$PYTHON" "$INFLUX_PY" "$INFLUX_URL" expect "$db" "$host" 2>&1)
+    check "$label: every row checked" [ "$checked" -eq $# ]
 }
 
 # influx_write DB FILE: POSTs line protocol; prints the HTTP status.

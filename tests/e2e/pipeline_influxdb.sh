@@ -76,10 +76,6 @@ arrived() {
 check "collectd's values reach InfluxDB through its collectd input" wait_for 30 arrived
 check "collectd is running" collectd_running
 
-# influx_is DB HOST PLUGIN INSTANCE TYPE-TYPE_INSTANCE VALUE
-influx_is() {
-    influx_expect "$1" "$3_value" "host=$2 instance=$4 type=${5%%-*} type_instance=${5#*-}" "$6"
-}
 # The simulators' values, as collectd_<driver>.sh checks them in the csv files.
 EXPECTED=(
     "jbd pack voltage-pack 13.21"
@@ -120,16 +116,12 @@ EXPECTED=(
     "luxpower eg4 temperature-inner 28"
     "luxpower eg4 energy-pv_total 4215.8"
     "luxpower eg4 energy-to_user_total 10157"
+    "jbd pack bool-up 1"
+    "pylontech rack bool-up 1"
+    "voltronic axpert bool-up 1"
+    "luxpower eg4 bool-up 1"
 )
-for row in "${EXPECTED[@]}"; do
-    read -r plugin instance metric value <<<"$row"
-    check "collectd → InfluxDB: $plugin $instance $metric $value" \
-        influx_is collectd e2e "$plugin" "$instance" "$metric" "$value"
-done
-for plugin in jbd pylontech voltronic luxpower; do
-    instance=$(case $plugin in jbd) echo pack ;; pylontech) echo rack ;; voltronic) echo axpert ;; *) echo eg4 ;; esac)
-    check "collectd → InfluxDB: $plugin $instance bool-up 1" influx_is collectd e2e "$plugin" "$instance" bool-up 1
-done
+influx_expect_rows collectd e2e "collectd → InfluxDB" "${EXPECTED[@]}"
 check "InfluxDB dropped no value of an unknown type" \
     bash -c "! grep -qi 'unable to find\|type not found\|unknown type' '$WORK/influxdb/influxd.log'"
 
@@ -176,11 +168,7 @@ created() { influx_query telegraf "CREATE DATABASE telegraf" >/dev/null; }
 check "CREATE DATABASE telegraf" created
 check "InfluxDB's /write accepts execd's output (204)" [ "$(influx_write telegraf "$WORK/execd.out")" = 204 ]
 host=$(hostname)
-for row in "${EXPECTED[@]}"; do
-    read -r plugin instance metric value <<<"$row"
-    check "execd → InfluxDB: $plugin $instance $metric $value" \
-        influx_is telegraf "$host" "$plugin" "$instance" "$metric" "$value"
-done
+influx_expect_rows telegraf "$host" "execd → InfluxDB" "${EXPECTED[@]}"
 "$PYTHON" "$INFLUX_PY" "$INFLUX_URL" compare collectd "host = 'e2e'" telegraf "host = '$host'" \
     >"$WORK/compare.out"
 check "collectd and execd give the same series, tags and values" [ $? -eq 0 ]
