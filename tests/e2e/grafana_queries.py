@@ -11,7 +11,6 @@ Grafana's InfluxDB datasource does. One line per panel target and set of variabl
 Exits 1 when any line is FAIL.
 """
 
-import itertools
 import json
 import re
 import sys

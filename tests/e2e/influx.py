@@ -6,8 +6,9 @@
     influx.py URL last DB MEASUREMENT TAG=VALUE...
                                             the newest value of the one series with exactly
                                             these tags (all four collectd tags are given)
-    influx.py URL expect DB HOST <ROWS      for each row "PLUGIN INSTANCE TYPE-TYPE_INSTANCE VALUE" on
-                                            stdin: PASS or FAIL, a tab, what was checked
+    influx.py URL expect DB HOST <ROWS      for each row on stdin, "PLUGIN INSTANCE
+                                            TYPE-TYPE_INSTANCE VALUE": PASS or FAIL, a tab,
+                                            what was checked
     influx.py URL series DB WHERE           every series (measurement + tags) with its last
                                             value, one per line, sorted, host tag dropped
     influx.py URL compare DB1 WHERE1 DB2 WHERE2

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Fixtures for the tests that need a real InfluxDB 1.x (Debian's influxdb) or a Graphite
 # receiver. Sourced after lib.sh: servers live in $WORK, listen on 127.0.0.1 at ports the
 # kernel picks, and die with lib.sh's cleanup.
@@ -34,17 +35,20 @@ bind-address = "127.0.0.1:0"
 CONF
     influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
     INFLUXD_PID=$!
-    BACKGROUND+=($INFLUXD_PID)
-    # Port 0 everywhere: the ports are learnt from the log, so no other test can race for them.
-    listening() {
-        INFLUX_URL=$(sed -n 's/.*msg="Listening on HTTP".* addr=\([0-9.:]*\).*/http:\/\/\1/p' "$dir/influxd.log")
-        INFLUX_COLLECTD_PORT=$(sed -n 's/.*service=collectd addr=127.0.0.1:\([0-9]*\).*/\1/p' "$dir/influxd.log")
-        [ -n "$INFLUX_URL" ] && [ -n "$INFLUX_COLLECTD_PORT" ] && "$PYTHON" "$INFLUX_PY" "$INFLUX_URL" ping
-    }
-    if ! wait_for 30 listening; then
+    BACKGROUND+=("$INFLUXD_PID")
+    if ! wait_for 30 influxd_listening "$dir/influxd.log"; then
         echo "# influxd did not start:" && sed 's/^/# /' "$dir/influxd.log"
         return 1
     fi
+}
+
+# influxd_listening LOG: influxd has said where it listens, and /ping answers 204. Port 0
+# everywhere: the ports are learnt from the log, so no other test can race for them.
+influxd_listening() {
+    INFLUX_URL=$(sed -n 's/.*msg="Listening on HTTP".* addr=\([0-9.:]*\).*/http:\/\/\1/p' "$1")
+    INFLUX_COLLECTD_PORT=$(sed -n 's/.*service=collectd addr=127.0.0.1:\([0-9]*\).*/\1/p' "$1")
+    [ -n "$INFLUX_URL" ] && [ -n "$INFLUX_COLLECTD_PORT" ] &&
+        "$PYTHON" "$INFLUX_PY" "$INFLUX_URL" ping
 }
 
 # influx_query DB INFLUXQL: the JSON answer; fails on an HTTP or query error.
@@ -79,7 +83,7 @@ influx_write() {
 start_graphite() {
     "$PYTHON" "$top_srcdir/tests/e2e/graphite_listener.py" "$1" >"$WORK/graphite.ready" \
         2>"$WORK/graphite.err" &
-    BACKGROUND+=($!)
+    BACKGROUND+=("$!")
     wait_for 10 grep -q '^READY' "$WORK/graphite.ready" || return 1
     GRAPHITE_PORT=$(sed -n 's/^READY //p' "$WORK/graphite.ready")
 }

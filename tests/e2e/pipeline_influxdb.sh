@@ -128,7 +128,8 @@ check "InfluxDB dropped no value of an unknown type" \
 # Graphite: the recommended snippet's paths, and collectd's defaults beside them.
 # write_graphite ends its lines with CR LF.
 graphite_lines() { tr -d '\r' <"$WORK/graphite.txt"; }
-graphite_has() { graphite_lines | grep -qE "^$1 $2 [0-9]{10}\$"; }
+# graphite_has "PATH VALUE", both as regular expressions.
+graphite_has() { graphite_lines | grep -qE "^$1 [0-9]{10}\$"; }
 GRAPHITE=(
     "collectd\\.e2e\\.jbd\\.pack\\.voltage\\.cell_01 3\\.301"
     "collectd\\.e2e\\.jbd\\.pack\\.bool\\.balancing_cell_02 1"
@@ -140,7 +141,7 @@ GRAPHITE=(
     "e2e\\.pylontech-rack-2\\.voltage-cell_15 3\\.324"
 )
 for row in "${GRAPHITE[@]}"; do
-    check "write_graphite: ${row//\\/}" wait_for 10 graphite_has $row
+    check "write_graphite: ${row//\\/}" wait_for 10 graphite_has "$row"
 done
 malformed() { graphite_lines | grep -vE '^[^ ]+ -?[0-9.e+-]+ [0-9]{10}$' | head -n 3; }
 check "write_graphite: every line is PATH VALUE TIMESTAMP" [ -z "$(malformed)" ]
