@@ -164,7 +164,9 @@ printf '\n' | "$SOLARPOLL" execd jbd "$WORK/jbd0" name=pack -- pylontech "$WORK/
     "modbus-tcp:$LUX" name=eg4 >"$WORK/execd.out" 2>"$WORK/execd.err"
 check "execd exits 0 at the end of input" [ $? -eq 0 ]
 check "execd writes line protocol" [ -s "$WORK/execd.out" ]
-check "execd's stderr lines carry Telegraf's prefixes" bash -c "! grep -qvE '^[EWI]! ' '$WORK/execd.err'"
+check "execd logs each connection with Telegraf's I! prefix" \
+    [ "$(grep -c '^I! .*connected to' "$WORK/execd.err")" -eq 4 ]
+check "execd's stderr lines all carry Telegraf's prefixes" bash -c "! grep -qvE '^[EWI]! ' '$WORK/execd.err'"
 created() { influx_query telegraf "CREATE DATABASE telegraf" >/dev/null; }
 check "CREATE DATABASE telegraf" created
 check "InfluxDB's /write accepts execd's output (204)" [ "$(influx_write telegraf "$WORK/execd.out")" = 204 ]
