@@ -40,6 +40,13 @@ static void influx_tag(FILE *out, const char *key, const char *value)
     }
 }
 
+/* InfluxDB's collectd input names a measurement PLUGIN_DSNAME, DSNAME from types.db: "value" in
+ * every type we emit but the stock "duration", whose data source is "seconds". */
+static const char *influx_ds_name(const char *type)
+{
+    return strcmp(type, "duration") == 0 ? "seconds" : "value";
+}
+
 void output_write(FILE *out, enum output_format format, const struct output_value *v)
 {
     switch (format) {
@@ -62,7 +69,7 @@ void output_write(FILE *out, enum output_format format, const struct output_valu
         fprintf(out, ",\"value\":%.10g}\n", v->value);
         break;
     case OUTPUT_INFLUX:
-        fprintf(out, "%s_value", v->plugin);
+        fprintf(out, "%s_%s", v->plugin, influx_ds_name(v->type));
         influx_tag(out, "host", v->host);
         influx_tag(out, "instance", v->instance);
         influx_tag(out, "type", v->type);

@@ -55,6 +55,9 @@ for built in $plugins; do
     check "$name.conf.example installed in $confdir" [ -f "$root$confdir/$name.conf.example" ]
     check "$name.conf not installed live" [ ! -e "$root$confdir/$name.conf" ]
 done
+for name in network-influxdb write_graphite; do
+    check "$name.conf.example installed in $confdir" [ -f "$root$confdir/$name.conf.example" ]
+done
 check "no @placeholder@ left in an installed file" \
     bash -c "! grep -rl '@[a-zA-Z_]*@' '$root$confdir' '$root$telegrafdir/solarpoll.conf.example'"
 check "solar-types.conf names the stock types.db and the installed solar.types.db" \
@@ -207,5 +210,15 @@ printf '\n\n' | timeout 60 "${telegraf_argv[@]}" >"$WORK/telegraf.out" 2>"$WORK/
 check "its command polls twice and exits 0 at the end of input" [ $? -eq 0 ]
 check "line protocol for pylontech rack" grep -q '^pylontech_value,host=[^,]*,instance=rack-1,type=voltage,type_instance=pack value=' "$WORK/telegraf.out"
 check "line protocol for voltronic axpert" grep -q '^voltronic_value,host=[^,]*,instance=axpert,type=apparent_power,type_instance=output value=' "$WORK/telegraf.out"
+
+# Grafana: the dashboards, and a dashboard provider that names where they were installed.
+provider=$(find "$root" -path '*/collectd-solar/grafana/provisioning/dashboards/collectd-solar.yaml')
+check "the Grafana dashboard provider is installed" [ -n "$provider" ]
+dashboards=$(sed -n 's/^ *path: //p' "$provider" 2>/dev/null)
+for board in solar-battery-bank solar-inverter solar-luxpower; do
+    check "Grafana dashboard $board where the provider looks" [ -f "$root$dashboards/$board.json" ]
+done
+check "the Grafana datasource is installed" \
+    [ -f "$(dirname "$(dirname "$provider")")/datasources/collectd-solar.yaml" ]
 
 done_testing
