@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #define SLOW_BANKS        (((1u << LUXPOWER_BANKS) - 1) & ~LUXPOWER_FAST_BANKS)
 #define DONGLE_PORT       "8000"
@@ -229,6 +230,15 @@ static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const ch
         modbus_free(state->mb);
         state->mb = NULL;
         return err == ENOENT || err == EACCES || err == ECONNREFUSED ? -err : mb_error(err);
+    }
+    /* libmodbus opens the tty itself: take the lock the serial backend takes, so that a second
+     * master (solarpoll beside collectd) is refused rather than mixed into an exchange. */
+    if (kind == SOLAR_PORT_SERIAL && flock(modbus_get_socket(state->mb), LOCK_EX | LOCK_NB) < 0) {
+        int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        modbus_close(state->mb);
+        modbus_free(state->mb);
+        state->mb = NULL;
+        return err;
     }
     state->read = mb_read;
     return 0;
@@ -596,6 +606,8 @@ const struct solar_driver luxpower_driver = {
     .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_MODBUS_TCP | SOLAR_PORT_LUXDONGLE,
     .default_baud = 19200,
     .default_timeout = 1.5,
+    /* A 5-register read at 19200 baud; identify tries twice (notes, section 6.2). */
+    .probe_timeout = 0.5,
     .options = luxpower_options,
     .config_size = sizeof(struct luxpower_config),
     .state_size = sizeof(struct luxpower_state),
