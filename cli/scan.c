@@ -59,7 +59,7 @@ static void port_init(struct scan_port *p, const char *path, const char *kind)
 {
     memset(p, 0, sizeof(*p));
     copy_text(p->path, sizeof(p->path), path);
-    p->kind = kind;
+    copy_text(p->kind, sizeof(p->kind), kind);
     p->vid = p->pid = -1;
 }
 
@@ -217,13 +217,11 @@ static void list_hid(struct port_list *l)
 
 static void describe_argument(const char *arg, struct scan_port *p)
 {
-    static const char *const kind_names[] = {"serial", "tcp", "hid", "modbus-tcp", "luxdongle"};
     const char *address = NULL;
     enum solar_port_kind kind = solar_port_kind_parse(arg, &address);
     port_init(p, arg, "unknown");
-    for (unsigned i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
-        if (kind == 1u << i)
-            p->kind = kind_names[i];
+    if (kind)
+        solar_port_kinds_describe(kind, p->kind, sizeof(p->kind));
     if (kind == SOLAR_PORT_SERIAL)
         describe_serial(address, p);
     else if (kind == SOLAR_PORT_HID)
@@ -479,6 +477,16 @@ static void probe_port(struct scan *s, const struct scan_port *p, bool listed)
 
 /* --- the command --- */
 
+static const char *port_error_text(const struct scan_port *p)
+{
+    if (strcmp(p->kind, "unknown") == 0)
+        return "not a port: PATH, serial:PATH, tcp:HOST:PORT, hid:VID:PID, hid:PATH, "
+               "modbus-tcp:HOST[:PORT] or luxdongle:HOST[:PORT]";
+    if (strcmp(p->kind, "hid") == 0 && p->error == -ENOENT)
+        return "no such HID device";
+    return solar_strerror(p->error);
+}
+
 static double probe_bound(void)
 {
     const struct solar_driver *drivers[16];
@@ -559,7 +567,7 @@ int scan_main(int argc, char **argv, solar_log_handler host_log, bool verbose)
             putchar('\n');
         scan_port_print(stdout, s->prefix, p);
         if (p->error) {
-            scan_line(stdout, s->prefix, "error", "%s", solar_strerror(p->error));
+            scan_line(stdout, s->prefix, "error", "%s", port_error_text(p));
             missing = true;
         } else if (s->probe) {
             fflush(stdout); /* a probe takes seconds: show what is being asked */

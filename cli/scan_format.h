@@ -9,7 +9,7 @@
 
 struct scan_port {
     char path[PATH_MAX];   /* as listed or as given: a path or a port spec (hid:..., tcp:...) */
-    const char *kind;      /* "serial", "hidraw", or a port prefix ("tcp") */
+    char kind[16];         /* "serial", "hidraw", or the kind of a port spec ("tcp") */
     const char *transport; /* "usb", "native", "bluetooth", "pty"; NULL: unknown */
     int vid, pid;          /* -1: not known to be a USB device */
     char manufacturer[128];

@@ -107,6 +107,24 @@ check "by-id: shown" grep -qx "#     by-id         $WORK/by-id/usb-1a86_USB_Seri
 check "by-id: the block's Port" grep -qx "    Port \"$WORK/by-id/usb-1a86_USB_Serial-if00-port0\"" "$WORK/byid.out"
 check "by-id: the name from the port given" grep -qx '  <Device "jbd0">' "$WORK/byid.out"
 
+# --- network ports: only the drivers that take their kind are asked ---
+start_sim jbdtcp jbd_sim.py --tcp 0 || exit 1
+start_sim luxtcp luxpower_sim.py --tcp 0 || exit 1
+JBD_TCP=$(sed -n 's/^READY //p' "$WORK/jbdtcp.ready")
+LUX_TCP="modbus-tcp:$(sed -n 's/^READY //p' "$WORK/luxtcp.ready")"
+"$SOLARPOLL" scan --probe "$JBD_TCP" "$LUX_TCP" >"$WORK/net.out" 2>&1
+check "network ports: exit 0" [ $? -eq 0 ]
+check "tcp: jbd found, its Port as given" bash -c "section '$WORK/net.out' '$JBD_TCP' | grep -qx '#     result        jbd' &&
+    grep -qx '    Port \"$JBD_TCP\"' '$WORK/net.out'"
+check "modbus-tcp: luxpower, the only driver that takes it, is the only one asked" bash -c \
+    "section '$WORK/net.out' '$LUX_TCP' | grep '^#     probe ' | grep -q '^#     probe         luxpower: answered' &&
+    [ \$(section '$WORK/net.out' '$LUX_TCP' | grep -c '^#     probe ') -eq 1 ]"
+"$SOLARPOLL" scan --probe tcp:127.0.0.1:1 >"$WORK/refused.out" 2>&1
+check "a refused connection: an error, not a probe of every driver, exit 1" bash -c \
+    "[ $? -eq 1 ] && [ \$(grep -c '^#     error ' '$WORK/refused.out') -eq 1 ] && ! grep -q 'probe ' '$WORK/refused.out'"
+"$SOLARPOLL" scan foo:bar >"$WORK/notaport.out" 2>&1
+check "not a port: exit 1, the port forms listed" bash -c "[ $? -eq 1 ] && grep -q 'not a port: PATH, serial:PATH' '$WORK/notaport.out'"
+
 # --- without --probe: description only ---
 "$SOLARPOLL" scan "$WORK/pyl0" >"$WORK/describe.out" 2>&1
 check "describe a pty: exit 0" [ $? -eq 0 ]

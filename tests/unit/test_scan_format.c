@@ -18,7 +18,7 @@ static struct scan_port port(const char *path, const char *kind, const char *tra
     struct scan_port p;
     memset(&p, 0, sizeof(p));
     snprintf(p.path, sizeof(p.path), "%s", path);
-    p.kind = kind;
+    snprintf(p.kind, sizeof(p.kind), "%s", kind);
     p.transport = transport;
     p.vid = p.pid = -1;
     return p;
