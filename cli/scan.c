@@ -321,8 +321,8 @@ static enum verdict verdict_of(int err)
         return ANSWERED;
     case SOLAR_EDEVICE:
     case SOLAR_EUNSUPPORT:
-    case SOLAR_EMISMATCH:
-        return REFUSED; /* it spoke the protocol, but not as the defaults expect */
+        return REFUSED;   /* a checked frame with an error status: it speaks the protocol */
+    case SOLAR_EMISMATCH: /* libmodbus says so of any frame from another address, CRC unseen */
     case SOLAR_ETIMEDOUT:
     case SOLAR_EBADCRC:
     case SOLAR_EFRAME:

@@ -16,6 +16,15 @@ m, s = os.openpty(); os.symlink(os.ttyname(s), sys.argv[1]); print("READY", flus
 BACKGROUND+=($!)
 wait_for 10 grep -q READY "$WORK/silent.ready" || echo "# the silent pty did not start"
 
+# A pty that answers every request with 40 bytes of noise (a device at another speed).
+"$PYTHON" -c 'import os, random, sys, time
+random.seed(1); m, s = os.openpty(); os.symlink(os.ttyname(s), sys.argv[1]); print("READY", flush=True)
+while True:
+    os.read(m, 4096); os.write(m, bytes(random.randrange(256) for _ in range(40)))' \
+    "$WORK/noisy0" >"$WORK/noisy.ready" 2>&1 &
+BACKGROUND+=($!)
+wait_for 10 grep -q READY "$WORK/noisy.ready" || echo "# the noisy pty did not start"
+
 # section FILE PORT: the lines scan printed for PORT (up to the blank line after it).
 section() {
     awk -v head="# $2" '$0 == head { on = 1 } on && /^$/ { exit } on' "$1"
@@ -98,6 +107,15 @@ check "silent: every driver asked, none answered" [ "$(grep -c '^#     probe  *[
 check "silent: result no answer" grep -q '^#     result        no answer (' "$WORK/silent.out"
 check "silent: no block" bash -c "! grep -q '^<Plugin' '$WORK/silent.out'"
 check "silent: within the bound (+2 s for a loaded machine)" [ "$took" -lt "$(awk -v b="${bound_s:-0}" 'BEGIN { print int(b * 1000) + 2000 }')" ]
+
+# --- noise is no answer ---
+start=$(date +%s%N)
+"$SOLARPOLL" scan --probe "$WORK/noisy0" >"$WORK/noisy.out" 2>&1
+status=$?
+took=$((($(date +%s%N) - start) / 1000000))
+echo "# a port answering noise took $took ms to probe"
+check "noise: nothing identified, exit 1" bash -c "[ $status -eq 1 ] && grep -q '^#     result        no answer (' '$WORK/noisy.out'"
+check "noise: within the bound (+2 s)" [ "$took" -lt "$(awk -v b="${bound_s:-0}" 'BEGIN { print int(b * 1000) + 2000 }')" ]
 
 # --- the /dev/serial/by-id name is the Port of the block ---
 mkdir -p "$WORK/by-id"
