@@ -237,7 +237,8 @@ struct scan {
     const char *prefix; /* "# " while probing: the whole output is then a collectd file */
     solar_log_handler host_log;
     bool verbose;
-    char identity[512]; /* the last thing a driver said at INFO: its "connected to ..." */
+    char identity[512];  /* the last thing a driver said at INFO: its "connected to ..." */
+    char complaint[600]; /* the last error or warning it logged, or a configuration error */
     struct {
         const char *driver;
         char name[64];
@@ -251,10 +252,12 @@ static struct scan *current; /* for the log handler, which has no context argume
 /* Keeps what the driver logs at connect; passes it on only with -v. */
 static void capture_log(enum solar_log_level level, const char *message)
 {
-    if (level == SOLAR_LOG_INFO) {
-        const char *text = strstr(message, "): "); /* after solar_device_log's "NAME" (PORT) */
-        copy_text(current->identity, sizeof(current->identity), text ? text + 3 : message);
-    }
+    const char *text = strstr(message, "): "); /* after solar_device_log's "NAME" (PORT) */
+    text = text ? text + 3 : message;
+    if (level == SOLAR_LOG_INFO)
+        copy_text(current->identity, sizeof(current->identity), text);
+    else if (level <= SOLAR_LOG_WARNING)
+        copy_text(current->complaint, sizeof(current->complaint), text);
     if (current->verbose)
         current->host_log(level, message);
 }
@@ -283,18 +286,20 @@ static size_t drivers_in_probe_order(const struct solar_driver **out, size_t cap
 static int probe_driver(struct scan *s, const struct solar_driver *drv, const char *spec,
                         char *name, size_t name_cap)
 {
-    char err[600], timeout[32];
+    char *err = s->complaint, timeout[32];
+    size_t errlen = sizeof(s->complaint);
     struct solar_config *cfg = malloc(drv->config_size);
     if (!cfg)
         return -ENOMEM;
     solar_config_init(drv, cfg);
     snprintf(timeout, sizeof(timeout), "%g", drv->probe_timeout);
     struct solar_device *dev = NULL;
-    int status = solar_config_set(drv, cfg, "Port", spec, err, sizeof(err));
+    s->identity[0] = s->complaint[0] = '\0';
+    int status = solar_config_set(drv, cfg, "Port", spec, err, errlen);
     if (status == 0)
-        status = solar_config_set(drv, cfg, "Timeout", timeout, err, sizeof(err));
+        status = solar_config_set(drv, cfg, "Timeout", timeout, err, errlen);
     if (status == 0)
-        status = solar_config_finish(drv, cfg, err, sizeof(err));
+        status = solar_config_finish(drv, cfg, err, errlen);
     if (status == 0) {
         copy_text(name, name_cap, cfg->name);
         status = solar_device_new(drv, cfg, &dev);
@@ -303,7 +308,6 @@ static int probe_driver(struct scan *s, const struct solar_driver *drv, const ch
         free(cfg);
         return status;
     }
-    s->identity[0] = '\0';
     current = s;
     solar_log_set_handler(capture_log);
     status = solar_device_connect(dev);
@@ -335,14 +339,20 @@ static enum verdict verdict_of(int err)
     }
 }
 
-/* 1 when another process holds the port's lock (collectd and solarpoll take one), 0 when it
- * is free, or a negative errno. libmodbus also opens without the core, so ask before any. */
+/* 1 when another process holds the port's lock, 0 when it is free, or a negative errno. The
+ * serial backend takes a flock(), luxpower's libmodbus line a POSIX record lock: ask both,
+ * before any driver opens the port. */
 static int serial_busy(const char *path)
 {
     int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return errno == EBUSY ? 1 : -errno;
-    int r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? (errno == EWOULDBLOCK ? 1 : -errno) : 0;
+    struct flock record = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int r = 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        r = errno == EWOULDBLOCK ? 1 : -errno;
+    else if (fcntl(fd, F_GETLK, &record) == 0 && record.l_type != F_UNLCK)
+        r = 1;
     close(fd);
     return r;
 }
@@ -455,7 +465,7 @@ static void probe_port(struct scan *s, const struct scan_port *p, bool listed)
             return;
         case REFUSED:
             scan_line(stdout, pre, "probe", "%s: answered with an error in %lld ms: %s", drv->name,
-                      ms, solar_strerror(err));
+                      ms, s->complaint[0] ? s->complaint : solar_strerror(err));
             scan_line(stdout, pre, "result", "%s answered with an error; check its options",
                       drv->name);
             print_block(s, p, drv, name, true);
@@ -468,7 +478,8 @@ static void probe_port(struct scan *s, const struct scan_port *p, bool listed)
             scan_line(stdout, pre, "busy", "in use by another program (collectd?): not probed");
             return;
         case PORT_ERROR:
-            scan_line(stdout, pre, "error", "%s: %s", drv->name, solar_strerror(err));
+            scan_line(stdout, pre, "error", "%s: %s", drv->name,
+                      s->complaint[0] ? s->complaint : solar_strerror(err));
             return;
         }
     }

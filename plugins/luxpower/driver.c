@@ -10,12 +10,12 @@
 #include "protocol.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <modbus.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 
 #define SLOW_BANKS        (((1u << LUXPOWER_BANKS) - 1) & ~LUXPOWER_FAST_BANKS)
 #define DONGLE_PORT       "8000"
@@ -202,6 +202,12 @@ static void timeout_split(double seconds, uint32_t *sec, uint32_t *usec)
     *usec = (uint32_t)((seconds - *sec) * 1e6);
 }
 
+static int lock_line(int fd)
+{
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    return fcntl(fd, F_SETLK, &lock);
+}
+
 static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const char *address)
 {
     struct luxpower_state *state = dev->state;
@@ -231,10 +237,12 @@ static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const ch
         state->mb = NULL;
         return err == ENOENT || err == EACCES || err == ECONNREFUSED ? -err : mb_error(err);
     }
-    /* libmodbus opens the tty itself: take the lock the serial backend takes, so that a second
-     * master (solarpoll beside collectd) is refused rather than mixed into an exchange. */
-    if (kind == SOLAR_PORT_SERIAL && flock(modbus_get_socket(state->mb), LOCK_EX | LOCK_NB) < 0) {
-        int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+    /* libmodbus opens the tty itself. A POSIX record lock, not the serial backend's flock():
+     * it is the process's, so the devices of one collectd sharing a line (each with its own
+     * libmodbus fd) all have it, while a second master (solarpoll beside collectd) is refused
+     * instead of mixed into an exchange. */
+    if (kind == SOLAR_PORT_SERIAL && lock_line(modbus_get_socket(state->mb)) < 0) {
+        int err = errno == EACCES || errno == EAGAIN ? -EBUSY : -errno;
         modbus_close(state->mb);
         modbus_free(state->mb);
         state->mb = NULL;
