@@ -108,6 +108,15 @@ check "silent: result no answer" grep -q '^#     result        no answer (' "$WO
 check "silent: no block" bash -c "! grep -q '^<Plugin' '$WORK/silent.out'"
 check "silent: within the bound (+2 s for a loaded machine)" [ "$took" -lt "$(awk -v b="${bound_s:-0}" 'BEGIN { print int(b * 1000) + 2000 }')" ]
 
+# --- a device that answers in its protocol with an error: named, its block commented out ---
+echo rtn90 >"$WORK/rtn.control"
+start_sim rtn pylontech_sim.py --link "$WORK/rtn0" --control "$WORK/rtn.control" || exit 1
+"$SOLARPOLL" scan --probe "$WORK/rtn0" >"$WORK/rtn.out" 2>&1
+check "an error status: exit 1 (nothing ready to use)" [ $? -eq 1 ]
+check "an error status: the driver's own words" grep -q '^#     probe         pylontech: answered with an error in [0-9]* ms: the stack answers RTN 0x90' "$WORK/rtn.out"
+check "an error status: no more protocols asked" bash -c "! grep -q 'probe         \(jbd\|luxpower\):' '$WORK/rtn.out'"
+check "an error status: the block commented out" bash -c "grep -qx '#     Port \"$WORK/rtn0\"' '$WORK/rtn.out' && ! grep -q '^[^#]' '$WORK/rtn.out'"
+
 # --- noise is no answer ---
 start=$(date +%s%N)
 "$SOLARPOLL" scan --probe "$WORK/noisy0" >"$WORK/noisy.out" 2>&1
