@@ -2,12 +2,14 @@
  *
  *   solarpoll read  DRIVER PORT [KEY=VALUE ...] [--format table|json|influx|putval]
  *   solarpoll execd DRIVER PORT [KEY=VALUE ...] [-- DRIVER PORT [KEY=VALUE ...]]...
+ *   solarpoll scan  [--probe] [PORT ...]
  *   solarpoll metrics DRIVER
  *
  * Exit status: 0 done, 1 the device did not answer, 2 usage or configuration error. */
 #include "drivers.h"
 #include "output.h"
 #include "reference.h"
+#include "scan.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +28,7 @@ static void usage(FILE *out)
 {
     fputs("usage: solarpoll read  DRIVER PORT [KEY=VALUE ...] [--format table|json|influx|putval]\n"
           "       solarpoll execd DRIVER PORT [KEY=VALUE ...] [-- DRIVER PORT [KEY=VALUE ...]]...\n"
+          "       solarpoll scan  [--probe] [PORT ...]   (solarpoll scan --help: more)\n"
           "       solarpoll metrics DRIVER | --markdown\n"
           "KEY is a collectd option name (baud=9600, timeout=2, name=pack); -v logs more.\n"
           "drivers:",
@@ -212,6 +215,11 @@ static void print_option(const struct solar_option *o, void *ctx)
            o->help);
 }
 
+static int command_scan(int argc, char **argv)
+{
+    return scan_main(argc, argv, log_to_stderr, verbosity >= SOLAR_LOG_INFO);
+}
+
 static int command_metrics(int argc, char **argv)
 {
     if (argc == 1 && strcmp(argv[0], "--markdown") == 0) {
@@ -243,6 +251,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"read", command_read},
         {"execd", command_execd},
+        {"scan", command_scan},
         {"metrics", command_metrics},
     };
     solar_log_set_handler(log_to_stderr);

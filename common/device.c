@@ -295,6 +295,11 @@ static int device_connect(struct solar_device *dev)
     return err;
 }
 
+int solar_device_connect(struct solar_device *dev)
+{
+    return dev->connected ? 0 : device_connect(dev);
+}
+
 static void report_down(struct solar_device *dev, int err, int64_t now)
 {
     solar_set_unit(dev, 0);

@@ -64,6 +64,10 @@ struct solar_driver {
     unsigned port_kinds; /* enum solar_port_kind mask */
     int default_baud;
     double default_timeout;
+    /* s: the Timeout of `solarpoll scan --probe`, which asks each port whether this driver's
+     * device answers its connect (identify) queries at the driver's defaults; 0: never probed.
+     * Short, since most ports answer no protocol but one: the probe of a port costs the sum. */
+    double probe_timeout;
     /* 0, or a byte that ends every reply and never occurs inside one (PI30's CR): serial ports
      * then hand over a reply when it is complete (canonical tty input), not byte by byte. */
     int line_end;
@@ -143,6 +147,11 @@ void solar_config_each_option(const struct solar_driver *drv,
  * -EADDRINUSE when another device uses the same port at another baud rate. */
 int solar_device_new(const struct solar_driver *drv, void *cfg, struct solar_device **out);
 void solar_device_free(struct solar_device *dev);
+
+/* Connects (identifies) without polling, as solarpoll scan --probe does: 0 when the driver's
+ * connect queries were answered, else their error. The device stays connected (its port open)
+ * until solar_device_free(). */
+int solar_device_connect(struct solar_device *dev);
 
 /* One poll through the lifecycle: connects when needed (after a backoff), polls, emits
  * `bool-up`, notifies lost/restored on edges, logs failures through a rate limiter. Never emits

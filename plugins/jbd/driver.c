@@ -180,6 +180,8 @@ const struct solar_driver jbd_driver = {
     .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_TCP,
     .default_baud = 9600,
     .default_timeout = 1.0,
+    /* An awake BMS answers within ~150 ms; a sleeping one is woken inside the Timeout. */
+    .probe_timeout = 0.5,
     .options = NULL,
     .config_size = sizeof(struct solar_config),
     .state_size = sizeof(struct jbd_state),

@@ -10,6 +10,7 @@
 #include "protocol.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <modbus.h>
 #include <stdio.h>
@@ -201,6 +202,12 @@ static void timeout_split(double seconds, uint32_t *sec, uint32_t *usec)
     *usec = (uint32_t)((seconds - *sec) * 1e6);
 }
 
+static int lock_line(int fd)
+{
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    return fcntl(fd, F_SETLK, &lock);
+}
+
 static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const char *address)
 {
     struct luxpower_state *state = dev->state;
@@ -229,6 +236,17 @@ static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const ch
         modbus_free(state->mb);
         state->mb = NULL;
         return err == ENOENT || err == EACCES || err == ECONNREFUSED ? -err : mb_error(err);
+    }
+    /* libmodbus opens the tty itself. A POSIX record lock, not the serial backend's flock():
+     * it is the process's, so the devices of one collectd sharing a line (each with its own
+     * libmodbus fd) all have it, while a second master (solarpoll beside collectd) is refused
+     * instead of mixed into an exchange. */
+    if (kind == SOLAR_PORT_SERIAL && lock_line(modbus_get_socket(state->mb)) < 0) {
+        int err = errno == EACCES || errno == EAGAIN ? -EBUSY : -errno;
+        modbus_close(state->mb);
+        modbus_free(state->mb);
+        state->mb = NULL;
+        return err;
     }
     state->read = mb_read;
     return 0;
@@ -596,6 +614,8 @@ const struct solar_driver luxpower_driver = {
     .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_MODBUS_TCP | SOLAR_PORT_LUXDONGLE,
     .default_baud = 19200,
     .default_timeout = 1.5,
+    /* A 5-register read at 19200 baud; identify tries twice (notes, section 6.2). */
+    .probe_timeout = 0.5,
     .options = luxpower_options,
     .config_size = sizeof(struct luxpower_config),
     .state_size = sizeof(struct luxpower_state),

@@ -935,6 +935,8 @@ const struct solar_driver pylontech_driver = {
     .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_TCP,
     .default_baud = 9600,
     .default_timeout = 1.5,
+    /* 0x93 is answered after ~80 ms of think time; the notes budget 400 ms an answer at 9600. */
+    .probe_timeout = 0.5,
     .options = pylontech_options,
     .config_size = sizeof(struct pylontech_config),
     .state_size = sizeof(struct pylontech_state),

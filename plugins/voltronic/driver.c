@@ -758,6 +758,8 @@ const struct solar_driver voltronic_driver = {
     .port_kinds = SOLAR_PORT_SERIAL | SOLAR_PORT_TCP | SOLAR_PORT_HID,
     .default_baud = 2400,
     .default_timeout = 3.0,
+    /* QPI's 8-byte reply: ~40 ms at 2400 baud after 70-100 ms of firmware latency. */
+    .probe_timeout = 1.0,
     .line_end = '\r',
     .options = voltronic_options,
     .config_size = sizeof(struct voltronic_config),
