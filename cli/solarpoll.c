@@ -220,6 +220,15 @@ static int command_scan(int argc, char **argv)
     return scan_main(argc, argv, log_to_stderr, verbosity >= SOLAR_LOG_INFO);
 }
 
+/* Characters, not bytes: printf pads "°C" (3 bytes) one column short. */
+static int utf8_width(const char *s)
+{
+    int width = 0;
+    for (; *s; s++)
+        width += ((unsigned char)*s & 0xC0) != 0x80;
+    return width;
+}
+
 static int command_metrics(int argc, char **argv)
 {
     if (argc == 1 && strcmp(argv[0], "--markdown") == 0) {
@@ -236,7 +245,8 @@ static int command_metrics(int argc, char **argv)
     for (const struct solar_metric_doc *m = drv->metrics; m->type; m++) {
         char name[96];
         snprintf(name, sizeof(name), "%s-%s", m->type, m->type_instance);
-        printf("  %-32s %-4s %s\n", name, m->unit, m->help);
+        int pad = 4 - utf8_width(m->unit);
+        printf("  %-32s %s%*s %s\n", name, m->unit, pad > 0 ? pad : 0, "", m->help);
     }
     printf("\noptions (collectd <Device> keys; KEY=VALUE for solarpoll):\n");
     solar_config_each_option(drv, print_option, (void *)drv);
