@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -124,6 +125,7 @@ long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, so
 {
     size_t have = 0;
     int64_t wait_until = silence_deadline < deadline ? silence_deadline : deadline;
+    bool late = false;
     for (;;) {
         /* With nothing buffered (at the start, or after noise or an echo was skipped) the
          * framer can still tell the shortest frame. */
@@ -136,6 +138,10 @@ long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, so
         }
         if (have > 0 && verdict > 0 && (size_t)verdict <= have)
             return verdict;
+        /* Bytes that were there at the deadline have been looked at; a peer that never stops
+         * talking (noise, an endless reply) must not keep the exchange reading past it. */
+        if (late)
+            return -SOLAR_ETIMEDOUT;
         size_t want = verdict > 0 && (size_t)verdict > have ? (size_t)verdict - have : 1;
         if (have == cap)
             return -SOLAR_ESHORT;
@@ -146,6 +152,7 @@ long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, so
             return n;
         have += (size_t)n;
         wait_until = deadline; /* the device is talking: it gets the whole time */
+        late = solar_now_ms() >= deadline;
     }
 }
 

@@ -70,11 +70,17 @@ int solar_fd_write(int fd, const uint8_t *buf, size_t len, int64_t deadline)
     return 0;
 }
 
+/* What is waiting now, not what keeps coming: a peer that never stops sending (a hostile TCP
+ * peer, a babbling line) must not hold the exchange here; the rest is noise to the framer. */
+#define DRAIN_MAX_BYTES (64 * 1024)
+
 void solar_fd_drain(int fd)
 {
     uint8_t scrap[256];
-    while (read(fd, scrap, sizeof(scrap)) > 0)
-        continue;
+    size_t drained = 0;
+    ssize_t n;
+    while (drained < DRAIN_MAX_BYTES && (n = read(fd, scrap, sizeof(scrap))) > 0)
+        drained += (size_t)n;
 }
 
 static long tcp_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline,

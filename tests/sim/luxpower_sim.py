@@ -24,6 +24,8 @@ PORT 0 picks a free port. Prints "READY <tty path | host:port>".
   push        (dongle) a heartbeat and a pushed cloud upload before each reply
   junk        (dongle) noise and false starts (A1 1A with a plausible length) on connect and
               before each reply
+  stale       (dongle) the reply to the previous request again (late), then the right one
+  split       (dongle) each reply one byte at a time, 5 ms apart
 --stats FILE  (dongle) appends "connect" for each client, "heartbeat-echo" for each
               heartbeat the client echoes
 --wire BAUD, --turnaround MS  (RTU) answer after the time the request and the reply take on a
@@ -356,7 +358,23 @@ def handle_dongle_frame(conn, frame, control, stats):
         pushed = b"".join(struct.pack("<H", w) for w in registers(4, 0, 80, "normal"))
         out += HEARTBEAT + translated(bytes([1, 4]) + SERIAL + struct.pack("<HB", 0, 160)
                                       + pushed)
-    conn.sendall(out + dongle_reply(fc, reg, count, mode))
+    good = dongle_reply(fc, reg, count, mode)
+    if mode == "stale":
+        out += PREVIOUS.get(conn, b"")
+    PREVIOUS[conn] = good
+    if mode == "split":
+        try:
+            for i in range(len(out + good)):
+                conn.sendall((out + good)[i:i + 1])
+                time.sleep(SPLIT_GAP)
+        except OSError:
+            pass  # the client gave up; dongle_serve sees the connection gone
+        return
+    conn.sendall(out + good)
+
+
+PREVIOUS = {}   # connection -> its last reply, for the stale mode
+SPLIT_GAP = 0.005
 
 
 def dongle_server(args, control):
@@ -374,6 +392,7 @@ def dongle_server(args, control):
             conn.sendall(JUNK)
         # One client at a time, as the real dongle.
         dongle_serve(conn, control, args.stats)
+        PREVIOUS.pop(conn, None)
         conn.close()
 
 

@@ -50,6 +50,7 @@ first byte of every reply; with --baud a request also holds the line for its wir
 """
 
 import argparse
+import os
 import random
 import sys
 import termios
@@ -345,6 +346,8 @@ class RequestParser:
     def __init__(self):
         self.buf = bytearray()
         self.since = 0.0
+        self.junk = 0         # bytes outside any request
+        self.interleaved = 0  # requests with another request's start inside
 
     def feed(self, data, now):
         if data:
@@ -358,12 +361,16 @@ class RequestParser:
         while True:
             start = self.buf.find(b"~")
             if start < 0:
+                self.junk += len(self.buf)
                 self.buf.clear()
                 return
+            self.junk += start
             del self.buf[:start]
             end = self.buf.find(b"\r")
             if end < 0:
                 return
+            if b"~" in self.buf[1:end]:
+                self.interleaved += 1  # a request began inside another one
             raw = bytes(self.buf[:end + 1])
             del self.buf[:end + 1]
             yield raw
@@ -398,6 +405,7 @@ class Simulator:
         self.line_free_at = 0.0
         self.log = open(args.log, "a") if args.log else None
         self.warned = set()
+        self.requests = self.garbled = self.overlapped = 0
 
     def mode(self, adr):
         if not self.args.control:
@@ -439,7 +447,10 @@ class Simulator:
         self.line_free_at = start + (n - 1) * step + self.byte_time
 
     def handle(self, transport, raw):
+        self.requests += 1
         req = parse_request(raw)
+        if req is None or not req[3]:
+            self.garbled += 1
         if req is None:
             return
         adr, cid2, info, chk_ok = req
@@ -492,8 +503,22 @@ class Simulator:
                     console.feed(transport, data)
                 continue
             parser.feed(data, time.monotonic())
-            for raw in parser.requests():
+            batch = list(parser.requests())
+            # A master that waits for each reply never has a second request on the line
+            # before the first is answered.
+            self.overlapped += max(0, len(batch) - 1) + (1 if batch and parser.buf else 0)
+            for raw in batch:
                 self.handle(transport, raw)
+            if batch and self.args.stats:
+                self.write_stats(parser)
+
+    def write_stats(self, parser):
+        tmp = self.args.stats + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("requests %d\ngarbled %d\ninterleaved %d\noverlapped %d\njunk %d\n"
+                    % (self.requests, self.garbled, parser.interleaved, self.overlapped,
+                       parser.junk))
+        os.replace(tmp, self.args.stats)
 
 
 def parse_hex(text):
@@ -514,6 +539,9 @@ def build_argparser():
     f = p.add_argument_group("faults and logging")
     f.add_argument("--control", metavar="FILE", help="fault mode file, re-read per request")
     f.add_argument("--log", metavar="FILE", help="append one line per request")
+    f.add_argument("--stats", metavar="FILE",
+                   help="keep counts of requests, garbled ones (malformed or a bad checksum), "
+                        "interleaved and overlapping ones and junk bytes in FILE")
     f.add_argument("--seed", type=int, default=None, help="seed for the noise mode")
     c = p.add_argument_group("console")
     c.add_argument("--protocol", choices=("rs485", "console"), default="rs485")

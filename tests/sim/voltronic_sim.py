@@ -28,6 +28,7 @@ the mode (missing/empty = normal), further words change the inverter's state:
     nak       "(NAKss\\r" to every command
     echo      the request echoed back (firmware that does not know a command)
     split     the reply one byte at a time, 10 ms apart
+    stale     the reply to the previous request again (late), then the correct reply
   state words:
     battery   QMOD answers B and QPIWS sets bit 5 (line fail)
     fault     QMOD answers F and QPIWS sets bits 1 and 16 (inverter fault, overload)
@@ -45,7 +46,8 @@ from simcore import serve_forever
 
 SPLIT_GAP = 0.010
 PARTIAL_TIMEOUT = 1.0
-MODES = ("normal", "silent", "noise", "truncate", "badcrc", "flaky", "nak", "echo", "split")
+MODES = ("normal", "silent", "noise", "truncate", "badcrc", "flaky", "nak", "echo", "split",
+         "stale")
 
 
 def crc16_xmodem(data):
@@ -149,6 +151,7 @@ class Simulator:
         self.turnaround = args.turnaround / 1000.0
         self.line_free_at = 0.0
         self.replies = 0
+        self.previous = None
         self.log = open(args.log, "a") if args.log else None
 
     def control(self):
@@ -211,8 +214,11 @@ class Simulator:
             self.send(transport, bytes(bad))
         elif mode == "split":
             self.send(transport, good, gap=SPLIT_GAP)
+        elif mode == "stale":
+            self.send(transport, (self.previous or b"") + good)
         else:
             self.send(transport, good)
+        self.previous = good
 
     def serve(self, transport):
         buf = bytearray()

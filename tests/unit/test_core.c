@@ -235,6 +235,33 @@ static long angle_framer(const uint8_t *buf, size_t len, const void *arg)
     return end ? end - buf + 1 : 0;
 }
 
+/* A drain takes what is waiting, and stops even when a peer never stops sending. */
+static int64_t drain_endless_peer(void)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    struct peer p = {socket(AF_INET, SOCK_STREAM, 0), PEER_ENDLESS_NOISE};
+    bind(p.listener, (struct sockaddr *)&addr, sizeof(addr));
+    listen(p.listener, 1);
+    getsockname(p.listener, (struct sockaddr *)&addr, &len);
+    pthread_t thread;
+    pthread_create(&thread, NULL, peer_run, &p);
+    char spec[64];
+    snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%d", ntohs(addr.sin_port));
+    struct solar_port *port;
+    int64_t took = -1;
+    if (solar_port_open(spec, 0, solar_now_ms() + 1000, &port) == 0) {
+        usleep(50000);
+        int64_t start = solar_now_ms();
+        solar_port_drain(port);
+        took = solar_now_ms() - start;
+        solar_port_close(port);
+    }
+    pthread_join(thread, NULL);
+    close(p.listener);
+    return took;
+}
+
 static long read_from_peer(enum peer_behaviour behaviour, uint8_t *buf, size_t cap, int silence,
                            int timeout)
 {
@@ -269,8 +296,16 @@ static void test_framed_reads(void)
     ok(n == 7 && memcmp(buf, "<hello>", 7) == 0, "and is the frame");
     is_int(read_from_peer(PEER_FRAME_TRICKLING, buf, sizeof(buf), 100, 2000), 6,
            "a reply trickling past the silence deadline is read whole");
+    int64_t start = solar_now_ms();
     is_int(read_from_peer(PEER_ENDLESS_NOISE, buf, sizeof(buf), 300, 300), -SOLAR_ETIMEDOUT,
            "endless noise ends at the deadline");
+    /* A peer that never stops talking must not hold the exchange past its deadline: the bytes
+     * that are there at the deadline are looked at once, not read for as long as they come. */
+    int64_t took = solar_now_ms() - start;
+    ok(took < 300 + 250, "endless noise: the read ends at the deadline (%lld ms)", (long long)took);
+    took = drain_endless_peer();
+    ok(took >= 0 && took < 200, "a drain ends with a peer that never stops sending (%lld ms)",
+       (long long)took);
     is_int(read_from_peer(PEER_SILENT, buf, sizeof(buf), 200, 200), -SOLAR_ETIMEDOUT,
            "a silent peer ends at the deadline");
     /* The silent peer hangs up after 400 ms: without the silence deadline this is -EPIPE. */
