@@ -56,12 +56,11 @@ static long serial_read(struct solar_port *port, uint8_t *buf, size_t cap, int64
 
 static int serial_write(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline)
 {
-    int err = solar_fd_write(port->fd, buf, len, deadline);
-    if (err < 0)
-        return err;
-    /* Half-duplex RS485 adapters turn the line around after the last bit: let it leave first. */
-    tcdrain(port->fd);
-    return 0;
+    /* No tcdrain(): it waits without a deadline (forever behind a stalled flow control) and
+     * costs a wakeup per exchange on USB adapters. Nothing here needs the request gone before
+     * reading: the reply's deadline already counts its wire time, and RS485 adapters turn
+     * the line around by themselves (or in the kernel's TIOCSRS485 mode), not from here. */
+    return solar_fd_write(port->fd, buf, len, deadline);
 }
 
 static void serial_drain(struct solar_port *port)

@@ -104,7 +104,7 @@ LoadPlugin csv
   Filter "${3:-*.conf}"
 </Include>
 CONF
-    collectd -f -C "$dir/collectd.conf" >"$dir/collectd.out" 2>&1 &
+    collectd_command -f -C "$dir/collectd.conf" >"$dir/collectd.out" 2>&1 &
     eval "${name}_PID=$!"
     BACKGROUND+=($!)
 }

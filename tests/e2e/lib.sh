@@ -16,7 +16,8 @@ tap_failed=0
 cleanup() {
     for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$WORK"
+    # SOLAR_KEEP_WORK=1 keeps the logs, configs and csv files of a failing run to look at.
+    if [ -n "${SOLAR_KEEP_WORK:-}" ]; then echo "# kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
