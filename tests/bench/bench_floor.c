@@ -9,6 +9,9 @@
  *           discipline wakes the reader once per reply.
  *
  *   bench_floor naive|vmin|canon TTY POLLS PACKS  one poll: 0x42, 0x44, 0x92 to addresses 2..
+ *   bench_floor jbd TTY POLLS      the same for JBD's binary frames (0x03 and 0x04, VMIN 1: a
+ *                                  binary frame has no line end the line discipline could
+ *                                  wait for, so every delivered chunk wakes the reader)
  *
  * Prints "poll WALL_MS CPU_MS" per poll after a warm-up. */
 #include "protocol.h"
@@ -76,10 +79,55 @@ static int exchange(int fd, const uint8_t *request, size_t len)
     }
 }
 
+/* JBD: DD reg status length data(length) checksum(2) 77. */
+static int jbd_exchange(int fd, uint8_t reg)
+{
+    const uint8_t request[] = {0xDD, 0xA5, reg, 0x00, 0xFF, (uint8_t)(0x100 - reg), 0x77};
+    if (write(fd, request, sizeof(request)) != (ssize_t)sizeof(request))
+        return -1;
+    uint8_t buf[256];
+    size_t have = 0;
+    while (have < 4 || have < 7u + buf[3]) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 3000) != 1)
+            return -1;
+        ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+        if (n <= 0)
+            return -1;
+        have += (size_t)n;
+    }
+    return 0;
+}
+
+static int jbd_floor(const char *tty, int polls)
+{
+    int fd = open(tty, O_RDWR | O_NOCTTY);
+    struct termios tio;
+    if (fd < 0 || polls < 1 || tcgetattr(fd, &tio) < 0)
+        return 2;
+    cfmakeraw(&tio);
+    tio.c_cc[VMIN] = 1;
+    tio.c_cc[VTIME] = 0;
+    tcsetattr(fd, TCSANOW, &tio);
+    for (int i = -1; i < polls; i++) {
+        double c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_ms(CLOCK_MONOTONIC);
+        if (jbd_exchange(fd, 0x03) < 0 || jbd_exchange(fd, 0x04) < 0) {
+            fprintf(stderr, "bench_floor: no reply\n");
+            return 1;
+        }
+        if (i >= 0)
+            printf("poll %.3f %.4f\n", clock_ms(CLOCK_MONOTONIC) - w0,
+                   clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "jbd") == 0)
+        return jbd_floor(argv[2], atoi(argv[3]));
     if (argc != 5) {
-        fprintf(stderr, "usage: bench_floor naive|vmin|canon TTY POLLS PACKS\n");
+        fprintf(stderr, "usage: bench_floor naive|vmin|canon TTY POLLS PACKS | jbd TTY POLLS\n");
         return 2;
     }
     use_vmin = strcmp(argv[1], "vmin") == 0;

@@ -1,0 +1,559 @@
+#!/usr/bin/python3
+"""make bench: every figure of issue 8 in one run, printed as one table and written to
+BENCHMARKS.md with the method and this machine's description. Figures, never assertions: the
+exit status is 0 unless a benchmark could not run at all.
+
+    tests/bench/bench.py [--quick] [--out FILE]   (top_srcdir and top_builddir from the
+                                                   environment, as `make bench` sets them)
+Every figure is the median of repeated measurements with its spread; what is repeated is said
+in its row. --quick cuts the repetitions (a smoke run of the harness, not figures to publish).
+"""
+import argparse
+import glob
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__),
+                                                                   "..", ".."))
+BUILD = os.environ.get("top_builddir") or SRC
+BENCH = os.path.join(BUILD, "tests", "bench")
+SIM = os.path.join(SRC, "tests", "sim")
+PYTHON = "/usr/bin/python3"
+CONSOLE = os.path.join(SRC, "tests", "unit", "pylontech_console")
+
+# Pinning: the poller on one CPU, the simulator on the other, so that the simulator's pacing
+# loop and the measured process do not share a CPU. Off with BENCH_PIN=0.
+PIN = os.environ.get("BENCH_PIN", "1") != "0" and os.cpu_count() and os.cpu_count() >= 2
+POLLER_CPU, SIM_CPU = "1", "0"
+
+# 16550A: Linux sets the receive FIFO trigger at 8 bytes; an FTDI adapter at 9600 baud hands
+# over about 15 bytes per 16 ms latency-timer packet. 8 is the FIFO-like delivery.
+FIFO_CHUNK = 8
+
+
+def pinned(cmd, cpu):
+    return (["taskset", "-c", cpu] + cmd) if PIN else cmd
+
+
+# --- statistics --------------------------------------------------------------------------
+
+def summary(values):
+    """(median, min, max, q1, q3) of a non-empty list."""
+    v = sorted(values)
+    n = len(v)
+    q = statistics.quantiles(v, n=4) if n >= 2 else [v[0], v[0], v[0]]
+    return statistics.median(v), v[0], v[-1], q[0], q[2]
+
+
+ROWS = []
+
+
+def row(section, item, values, unit, fmt, target="", note=""):
+    """Records one figure: the median of values with min-max and IQR."""
+    if not values:
+        ROWS.append((section, item, "failed", "", unit, target, note))
+        return None
+    med, lo, hi, q1, q3 = summary(values)
+    spread = "%s-%s (IQR %s-%s, n=%d)" % (fmt % lo, fmt % hi, fmt % q1, fmt % q3, len(values))
+    ROWS.append((section, item, fmt % med, spread, unit, target, note))
+    return med
+
+
+def fixed(section, item, value, unit, target="", note=""):
+    ROWS.append((section, item, value, "", unit, target, note))
+
+
+# --- processes ----------------------------------------------------------------------------
+
+class Work:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="solar-bench.")
+        self.procs = []
+
+    def spawn(self, cmd, **kw):
+        p = subprocess.Popen(cmd, **kw)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def close(self):
+        for p in list(self.procs):
+            self.stop(p)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_sim(work, script, name, args):
+    """Starts tests/sim/SCRIPT with --link WORK/NAME; returns (process, link)."""
+    link = os.path.join(work.dir, name)
+    p = work.spawn(pinned([PYTHON, os.path.join(SIM, script), "--link", link] + args, SIM_CPU),
+                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("READY"):
+        raise RuntimeError("simulator %s did not start" % script)
+    return p, link
+
+
+def run_polls(cmd):
+    """Runs a bench program printing "poll WALL_MS CPU_MS" lines; returns [(wall, cpu)]."""
+    out = subprocess.run(pinned(cmd, POLLER_CPU), capture_output=True, text=True, timeout=900)
+    polls = []
+    for line in out.stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "poll":
+            polls.append((float(f[1]), float(f[2])))
+    if out.returncode != 0 and not polls:
+        sys.stderr.write("bench: %s failed: %s\n" % (" ".join(cmd[:3]), out.stderr.strip()[-300:]))
+    return polls
+
+
+# --- 1. decode cost -----------------------------------------------------------------------
+
+def bench_decode(quick):
+    prog = os.path.join(BENCH, "bench_decode")
+    n = 20000 if quick else 1000000
+    out = subprocess.run(pinned([prog, "time", CONSOLE, str(n)], POLLER_CPU), capture_output=True,
+                         text=True, timeout=600)
+    times = {}
+    for line in out.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) == 7:
+            times[f[0]] = f[1:]
+    names = subprocess.run([prog, "list"], capture_output=True, text=True).stdout.splitlines()
+    have_valgrind = shutil.which("valgrind") is not None
+    for name in names:
+        instr = "n/a"
+        if have_valgrind:
+            instr = instructions(prog, name, 100 if quick else 1000)
+        t = times.get(name)
+        if t:
+            med, q1, q3, lo, hi, batches = t
+            spread = "%s-%s (IQR %s-%s, %s x 1000)" % (lo, hi, q1, q3, batches)
+            ROWS.append(("1 decode", name, "%s ns" % med, spread, "%s instr" % instr, "", ""))
+        else:
+            ROWS.append(("1 decode", name, "failed", "", "%s instr" % instr, "", ""))
+
+
+def instructions(prog, name, n):
+    """Instructions per decode of frame NAME: callgrind counting only decode_one(), over 2n
+    decodes minus over n (so that the first calls' symbol binding and the check of every frame
+    at start-up drop out), divided by n."""
+    counts = []
+    with tempfile.TemporaryDirectory() as d:
+        for k in (n, 2 * n):
+            out = os.path.join(d, "cg.out")
+            r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                                "--toggle-collect=decode_one", prog, "count", CONSOLE, name,
+                                str(k)], capture_output=True, text=True, timeout=300)
+            m = re.search(r"Collected : (\d+)", r.stderr)
+            if not m:
+                return "failed"
+            counts.append(int(m.group(1)))
+    return "%.0f" % ((counts[1] - counts[0]) / n)
+
+
+# --- 2, 3. poll efficiency and CPU per exchange -------------------------------------------
+
+# Per driver: the simulator, its arguments for the device's line, the driver's words, the
+# exchanges per poll, and the wire time of one poll as the simulator paces it.
+def char_ms(baud):
+    return 10.0 * 1000 / baud
+
+
+DRIVERS = [
+    # JBD at 9600 baud, 20 ms turn-around: 0x03 (34 bytes) and 0x04 (15 bytes). The simulator
+    # paces its replies; the requests arrive at once on a pty, so they are not in the wire time.
+    dict(name="jbd", sim="jbd_sim.py", baud=9600, turn=20, exchanges=2, words=["timeout=2"],
+         wire_ms=49 * char_ms(9600), polls=(1000, 60, 60), chunked=True),
+    # Pylontech, 4 packs, 9600 baud, 80 ms turn-around: 0x42 + 0x44 + 0x92 per pack; the
+    # simulator paces the requests' 20 characters too (the line is half-duplex).
+    dict(name="pylontech", sim="pylontech_sim.py", baud=9600, turn=80, exchanges=12,
+         sim_args=["--packs", "4"], words=["addresses=2-5", "settingsinterval=0", "timeout=3"],
+         wire_ms=4 * (3 * 20 + 128 + 82 + 38) * char_ms(9600), polls=(300, 8, 8), chunked=True),
+    # Voltronic at 2400 baud, 50 ms turn-around: QPIGS (110), QMOD (5), QPIWS (40) replies.
+    dict(name="voltronic", sim="voltronic_sim.py", baud=2400, turn=50, exchanges=3,
+         words=["commands=QPIGS QMOD QPIWS", "timeout=3"], wire_ms=155 * char_ms(2400),
+         polls=(1000, 12, 12), chunked=True),
+    # LuxPower over Modbus RTU at 19200 baud, 5 ms turn-around: three 40-register banks
+    # (request 8, reply 85 bytes). The pymodbus simulator answers a whole frame after the wire
+    # time of request and reply: one delivery per reply, no byte pacing.
+    dict(name="luxpower", sim="luxpower_sim.py", baud=19200, turn=5, exchanges=3,
+         words=["banks=0-119", "timeout=1"], wire_ms=3 * 93 * char_ms(19200),
+         polls=(1000, 50, 0), chunked=False),
+]
+
+
+def sim_args(d, mode):
+    """Simulator arguments for mode: unpaced, fifo or byte."""
+    args = list(d.get("sim_args", []))
+    if mode == "unpaced":
+        return args
+    if d["name"] == "luxpower":
+        return args + ["--wire", str(d["baud"]), "--turnaround", str(d["turn"])]
+    return args + ["--baud", str(d["baud"]), "--turnaround", str(d["turn"]),
+                   "--chunk", str(FIFO_CHUNK if mode == "fifo" else 1)]
+
+
+MODE_LABEL = {"unpaced": "unpaced", "fifo": "FIFO-like", "byte": "byte-paced worst case"}
+LUX_LABEL = "paced, whole replies"
+
+
+def bench_polls(work, quick):
+    for d in DRIVERS:
+        for k, mode in enumerate(("unpaced", "fifo", "byte")):
+            polls = d["polls"][k]
+            if polls == 0:
+                continue
+            if quick:
+                polls = max(3, polls // 10)
+            try:
+                sim, link = start_sim(work, d["sim"], d["name"] + mode, sim_args(d, mode))
+            except RuntimeError as e:
+                fixed("3 CPU/exchange", "%s %s" % (d["name"], mode), "failed: %s" % e, "")
+                continue
+            cmd = [os.path.join(BENCH, "bench_poll"), "--raw", "--polls", str(polls),
+                   "--exchanges", str(d["exchanges"]), d["name"], link] + d["words"]
+            result = run_polls(cmd)
+            label = LUX_LABEL if d["name"] == "luxpower" and mode != "unpaced" else MODE_LABEL[mode]
+            per_exchange = [c / d["exchanges"] for _, c in result]
+            target = "<= 0.15 ms" if mode != "unpaced" and d["name"] != "luxpower" else ""
+            row("3 CPU/exchange", "%s, %s, %d polls" % (d["name"], label, polls), per_exchange,
+                "ms", "%.3f", target)
+            if mode != "unpaced":
+                budget = d["wire_ms"] + d["exchanges"] * d["turn"]
+                row("2 poll efficiency", "%s, %s (wire %.0f ms + %d x %d ms turn-around)" %
+                    (d["name"], label, d["wire_ms"], d["exchanges"], d["turn"]),
+                    [w / budget for w, _ in result], "x", "%.3f", "<= 1.05")
+            if d["name"] in ("pylontech", "jbd") and mode != "unpaced":
+                floor(d["name"], link, label, polls)
+            if d["name"] == "luxpower":
+                bare = run_polls([os.path.join(BENCH, "bench_libmodbus"), link, str(d["baud"]),
+                                  str(polls)])
+                row("3 CPU/exchange", "bare libmodbus RTU client, %s, %d polls" % (label, polls),
+                    [c / 3 for _, c in bare], "ms", "%.3f")
+                if mode != "unpaced":
+                    budget = d["wire_ms"] + d["exchanges"] * d["turn"]
+                    row("2 poll efficiency", "bare libmodbus, %s" % label,
+                        [w / budget for w, _ in bare], "x", "%.3f")
+            work.stop(sim)
+
+
+def floor(driver, link, label, polls):
+    """The minimal C loops against the same simulator (pylontech: 4 packs, 12 exchanges)."""
+    prog = os.path.join(BENCH, "bench_floor")
+    if driver == "jbd":
+        result = run_polls([prog, "jbd", link, str(polls)])
+        row("3 CPU/exchange", "jbd floor loop (VMIN 1, poll+read), %s, %d polls" % (label, polls),
+            [c / 2 for _, c in result], "ms", "%.3f")
+        return
+    for loop, what in (("canon", "canonical, VEOL=CR, as the driver"), ("naive", "VMIN 1")):
+        result = run_polls([prog, loop, link, str(polls), "4"])
+        row("3 CPU/exchange", "pylontech floor loop (%s), %s, %d polls" % (what, label, polls),
+            [c / 12 for _, c in result], "ms", "%.3f")
+
+
+# --- 4. memory ----------------------------------------------------------------------------
+
+PLUGIN_SIMS = {  # simulator, its arguments, the <Device> lines after Port
+    "jbd": ("jbd_sim.py", [], []),
+    "pylontech": ("pylontech_sim.py", ["--packs", "1"], ['Addresses "2"']),
+    "voltronic": ("voltronic_sim.py", [], []),
+    "luxpower": ("luxpower_sim.py", [], ['Banks "0-119"']),
+}
+
+
+def collectd_conf(work, name, plugins, devices, interval=1, read_threads=2):
+    """Writes a collectd.conf with csv and logfile and devices {plugin: [(name, port)]}."""
+    base = os.path.join(work.dir, name)
+    os.makedirs(os.path.join(base, "plugins"), exist_ok=True)
+    for p in ["logfile", "csv"] + plugins:
+        built = os.path.join(BUILD, "plugins", ".libs", p + ".so")
+        shutil.copy(built if os.path.exists(built) else "/usr/lib/collectd/%s.so" % p,
+                    os.path.join(base, "plugins"))
+    lines = ['Hostname "bench"', "FQDNLookup false", 'BaseDir "%s"' % base,
+             'PIDFile "%s/collectd.pid"' % base, 'PluginDir "%s/plugins"' % base,
+             'TypesDB "/usr/share/collectd/types.db" "%s/conf.d/solar.types.db"' % SRC,
+             "Interval %g" % interval, "ReadThreads %d" % read_threads,
+             "LoadPlugin logfile", "<Plugin logfile>", "  LogLevel info",
+             '  File "%s/collectd.log"' % base, "  Timestamp true", "</Plugin>",
+             "LoadPlugin csv", "<Plugin csv>", '  DataDir "%s/csv"' % base,
+             "  StoreRates false", "</Plugin>"]
+    for plugin, devs in devices.items():
+        lines += ["LoadPlugin %s" % plugin, "<Plugin %s>" % plugin]
+        for dev, port in devs:
+            lines += ['  <Device "%s">' % dev, '    Port "%s"' % port, "    Timeout 0.9"]
+            lines += ["    " + extra for extra in PLUGIN_SIMS[plugin][2]]
+            lines += ["  </Device>"]
+        lines += ["</Plugin>"]
+    conf = os.path.join(base, "collectd.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return conf, base
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def collectd_rss(work, name, devices, seconds):
+    """Samples collectd's RSS once a second after `seconds` of running; returns KiB samples."""
+    conf, base = collectd_conf(work, name, list(devices), devices)
+    p = work.spawn(pinned(["collectd", "-f", "-C", conf], POLLER_CPU),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    samples = []
+    for _ in range(3):
+        if p.poll() is not None:
+            break
+        samples.append(rss_kib(p.pid))
+        time.sleep(1)
+    work.stop(p)
+    return samples
+
+
+def bench_memory(work, quick):
+    sims = {}
+    for plugin, (script, args, _) in PLUGIN_SIMS.items():
+        for i in range(4):
+            _, link = start_sim(work, script, "%s%d" % (plugin, i), args)
+            sims.setdefault(plugin, []).append(("%s%d" % (plugin, i), link))
+    runs = 1 if quick else 3
+    base, full = [], []
+    for r in range(runs):
+        base += collectd_rss(work, "none%d" % r, {}, 3)
+        full += collectd_rss(work, "four%d" % r, sims, 5)
+    if base and full:
+        b = statistics.median(base)
+        row("4 memory", "collectd RSS, 4 plugins x 4 devices minus none (%d runs x 3 samples; "
+            "none: %.0f KiB)" % (runs, b), [(x - b) / 1024 for x in full], "MiB", "%.2f",
+            "<= 1 MiB")
+    else:
+        fixed("4 memory", "collectd RSS with 16 devices", "failed", "")
+
+    # solarpoll execd, one device of each driver, after 5 polls.
+    words = []
+    for plugin, devs in sims.items():
+        words += (["--"] if words else []) + [plugin, devs[0][1], "timeout=1"]
+        words += [w.replace('Addresses "2"', "addresses=2").replace('Banks "0-119"',
+                                                                     "banks=0-119")
+                  for w in PLUGIN_SIMS[plugin][2]]
+    samples = []
+    for r in range(runs):
+        p = work.spawn([os.path.join(BUILD, "solarpoll"), "execd"] + words,
+                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, text=True)
+        for _ in range(5):
+            p.stdin.write("\n")
+            p.stdin.flush()
+            time.sleep(0.3)
+        samples.append(rss_kib(p.pid) / 1024)
+        p.stdin.close()
+        work.stop(p)
+    row("4 memory", "solarpoll execd RSS, 4 devices (one a driver), after 5 polls", samples,
+        "MiB", "%.2f", "<= 2 MiB")
+    for p in list(work.procs):
+        work.stop(p)
+
+
+# --- 5. scale -----------------------------------------------------------------------------
+
+def csv_gaps(base, since):
+    """Largest gap (s) between consecutive rows of each device's bool-up csv after `since`."""
+    gaps = {}
+    for path in glob.glob(os.path.join(base, "csv", "*", "*", "bool-up-*")):
+        times = []
+        with open(path) as f:
+            for line in f:
+                t = line.split(",")[0]
+                if re.match(r"^\d+(\.\d+)?$", t) and float(t) >= since:
+                    times.append(float(t))
+        dev = path.split(os.sep)[-2]
+        gaps[dev] = max((b - a for a, b in zip(times, times[1:])), default=None)
+    return gaps
+
+
+def scale_step(work, n, seconds):
+    """n JBD simulators (9600 baud, FIFO-like, 20 ms turn-around), one collectd at Interval 1
+    with ReadThreads n. Returns (overrun, worst gap, devices seen, took-too-long warnings)."""
+    devs = []
+    for i in range(n):
+        _, link = start_sim(work, "jbd_sim.py", "scale%d_%d" % (n, i),
+                            ["--baud", "9600", "--turnaround", "20", "--chunk", str(FIFO_CHUNK)])
+        devs.append(("pack%d" % i, link))
+    conf, base = collectd_conf(work, "scale%d" % n, ["jbd"], {"jbd": devs}, 1, n)
+    p = work.spawn(["collectd", "-f", "-C", conf], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    start = time.time()
+    time.sleep(seconds)
+    work.stop(p)
+    gaps = csv_gaps(base, start + 3)
+    log = open(os.path.join(base, "collectd.log"), errors="replace").read()
+    slow = len(re.findall(r"took .* seconds|too long|above its read interval|skipping", log))
+    seen = [g for g in gaps.values() if g is not None]
+    worst = max(seen, default=float("inf"))
+    for proc in list(work.procs):
+        work.stop(proc)
+    overrun = len(seen) < n or worst > 1.5 or slow > 0
+    return overrun, worst, len(seen), slow
+
+
+def bench_scale(work, quick):
+    steps = [4, 8] if quick else [8, 16, 32, 64, 96]
+    seconds = 8 if quick else 13
+    best = 0
+    for n in steps:
+        overrun, worst, seen, slow = scale_step(work, n, seconds)
+        fixed("5 scale", "%d JBD devices at Interval 1" % n,
+              "overrun" if overrun else "kept up",
+              "worst gap %.2f s, %d/%d devices reporting, %d slow-read warnings" %
+              (worst, seen, n, slow), "")
+        if overrun:
+            break
+        best = n
+    fixed("5 scale", "devices one collectd keeps up with (of the steps tried)", str(best), "", "")
+
+
+# --- output -------------------------------------------------------------------------------
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "%s, %d CPUs, Linux %s" % (model, os.cpu_count() or 0, platform.release())
+
+
+def sorted_rows():
+    return sorted(ROWS, key=lambda r: r[0])  # stable: the order of measurement within a section
+
+
+def table():
+    out = ["| Section | Figure | Median | Spread (min-max, IQR, n) | Unit | Target |",
+           "|---|---|---|---|---|---|"]
+    for section, item, med, spread, unit, target, _ in sorted_rows():
+        out.append("| %s | %s | %s | %s | %s | %s |" % (section, item, med, spread, unit, target))
+    return "\n".join(out)
+
+
+METHOD = """\
+## Method
+
+All figures come from one run of `make bench` (tests/bench/bench.py), on the machine named
+below, with the load average at the start and the end of the run given; a busy machine makes
+wall and CPU figures worse, never better. Each figure is the median of the measurements named
+in its row, with min-max, the interquartile range and the count.
+
+1. **Decode cost**: `bench_decode` checks and decodes a real reply of every frame type (the
+   captures of the unit tests) as the driver does per exchange. Nanoseconds: 10^6 decodes in
+   batches of 1,000, the median batch (--quick: 2*10^4). Instructions: valgrind callgrind,
+   counting only `decode_one()`, over 1,000 decodes (deterministic: no spread).
+2. **Poll efficiency**: `bench_poll --raw` polls the driver (through the library, as
+   `solarpoll read` does, the first poll - connect and identify - not counted) against a
+   simulator pacing its bytes at the device's baud with a fixed turn-around before each reply;
+   wall time of each poll / (wire time of the bytes the simulator paces + exchanges x
+   turn-around). A pty delivers the request at once, so only the simulators that pace requests
+   (pylontech, luxpower) count them. Two deliveries: **FIFO-like** (bytes still paced at the
+   baud, handed over 8 at a time when the 8th has arrived and the rest with the last byte, as a
+   16550's receive trigger or a USB-serial adapter's packets do) and **byte by byte** (one
+   wakeup of the reader per byte: a worst case no real UART shows). The luxpower simulator
+   (pymodbus) writes each reply whole after its wire time.
+3. **CPU per exchange**: user + system time of the polling process (CLOCK_PROCESS_CPUTIME_ID)
+   per poll / exchanges per poll: 1,000 polls unpaced (300 for pylontech's 12 exchanges); paced
+   polls take the wire time, so fewer (a paced 1,000-poll pylontech run would take 37 minutes).
+   Beside the drivers: `bench_floor`, the minimal C loop against the same pylontech simulator
+   (write the request, poll()+read() until CR) in the driver's own reading mode (canonical,
+   VEOL=CR: the line discipline wakes the reader once per reply) and naively (VMIN 1: a wakeup
+   per delivered chunk); and `bench_libmodbus`, bare libmodbus's modbus_read_input_registers
+   over RTU on the luxpower simulator.
+4. **Memory**: VmRSS of collectd (csv + logfile) with the four plugins and 4 simulated devices
+   each, minus the median VmRSS of collectd with csv + logfile only; VmRSS of `solarpoll execd`
+   with one device of each driver after 5 polls.
+5. **Scale**: N JBD simulators (9600 baud, FIFO-like, 20 ms turn-around: about 91 ms a poll),
+   one `<Device>` each, one collectd at Interval 1 with ReadThreads N, for 13 s (the first 3 s
+   not judged). **Overrun**: a device whose consecutive `bool-up` csv timestamps are more than
+   1.5 s apart, a device that never reports, or any collectd log line saying a read took too
+   long or was skipped. N doubles until the first overrun.
+"""
+
+
+def write_markdown(path, started, load0, load1, seconds, quick):
+    pin = ("poller pinned to CPU %s, simulators to CPU %s (taskset)" % (POLLER_CPU, SIM_CPU)
+           if PIN else "no pinning")
+    text = ["# Benchmarks", "",
+            "Generated by `make bench` on %s; do not edit by hand." % started, "",
+            "- Machine: %s" % machine(),
+            "- Load average at start / end: %s / %s" % (load0, load1),
+            "- Pinning: %s" % pin,
+            "- Run time: %.0f s%s" % (seconds, " (--quick: a smoke run, not figures)" if quick
+                                      else ""),
+            "", METHOD, "## Figures", "", table(), ""]
+    with open(path, "w") as f:
+        f.write("\n".join(text))
+
+
+def print_table():
+    w = max(len(r[1]) for r in ROWS)
+    section = None
+    for s, item, med, spread, unit, target, _ in sorted_rows():
+        if s != section:
+            print("== %s" % s)
+            section = s
+        print("  %-*s %12s %-6s %-10s %s" % (w, item, med, unit, target, spread))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default=os.path.join(SRC, "BENCHMARKS.md"))
+    p.add_argument("--only", default="decode,poll,memory,scale")
+    a = p.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load0 = " ".join(open("/proc/loadavg").read().split()[:3])
+    t0 = time.monotonic()
+    work = Work()
+    try:
+        only = a.only.split(",")
+        if "decode" in only:
+            bench_decode(a.quick)
+        if "poll" in only:
+            bench_polls(work, a.quick)
+        if "memory" in only:
+            bench_memory(work, a.quick)
+        if "scale" in only:
+            bench_scale(work, a.quick)
+    finally:
+        work.close()
+    load1 = " ".join(open("/proc/loadavg").read().split()[:3])
+    print_table()
+    write_markdown(a.out, started, load0, load1, time.monotonic() - t0, a.quick)
+    print("wrote %s (%.0f s)" % (a.out, time.monotonic() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
