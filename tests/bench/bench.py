@@ -191,7 +191,7 @@ DRIVERS = [
     # simulator paces the requests' 20 characters too (the line is half-duplex).
     dict(name="pylontech", sim="pylontech_sim.py", baud=9600, turn=80, exchanges=12,
          sim_args=["--packs", "4"], words=["addresses=2-5", "settingsinterval=0", "timeout=3"],
-         wire_ms=4 * (3 * 20 + 128 + 82 + 38) * char_ms(9600), polls=(300, 8, 8), chunked=True),
+         wire_ms=4 * (3 * 20 + 128 + 82 + 38) * char_ms(9600), polls=(300, 12, 12), chunked=True),
     # Voltronic at 2400 baud, 50 ms turn-around: QPIGS (110), QMOD (5), QPIWS (40) replies.
     dict(name="voltronic", sim="voltronic_sim.py", baud=2400, turn=50, exchanges=3,
          words=["commands=QPIGS QMOD QPIWS", "timeout=3"], wire_ms=155 * char_ms(2400),
@@ -220,6 +220,32 @@ MODE_LABEL = {"unpaced": "unpaced", "fifo": "FIFO-like", "byte": "byte-paced wor
 LUX_LABEL = "paced, whole replies"
 
 
+ROUNDS = 4  # paced runs alternate the driver and its references in rounds, so that a change
+            # of the machine's load falls on all of them
+
+
+def contenders(d, mode, link):
+    """(label, exchanges per poll, command without the poll count) of the driver and of what it
+    is compared with against the same simulator; the poll count is appended."""
+    out = [("driver", d["exchanges"],
+            lambda n: [os.path.join(BENCH, "bench_poll"), "--raw", "--polls", str(n),
+                       "--exchanges", str(d["exchanges"]), d["name"], link] + d["words"])]
+    floor_prog = os.path.join(BENCH, "bench_floor")
+    if d["name"] == "jbd" and mode != "unpaced":
+        out.append(("jbd floor loop (VMIN 1, poll+read)", 2,
+                    lambda n: [floor_prog, "jbd", link, str(n)]))
+    if d["name"] == "pylontech" and mode != "unpaced":
+        out.append(("pylontech floor loop (canonical, VEOL=CR, as the driver)", 12,
+                    lambda n: [floor_prog, "canon", link, str(n), "4"]))
+        out.append(("pylontech floor loop (VMIN 1)", 12,
+                    lambda n: [floor_prog, "naive", link, str(n), "4"]))
+    if d["name"] == "luxpower":
+        out.append(("bare libmodbus RTU client", 3,
+                    lambda n: [os.path.join(BENCH, "bench_libmodbus"), link, str(d["baud"]),
+                               str(n)]))
+    return out
+
+
 def bench_polls(work, quick):
     for d in DRIVERS:
         for k, mode in enumerate(("unpaced", "fifo", "byte")):
@@ -233,34 +259,29 @@ def bench_polls(work, quick):
             except RuntimeError as e:
                 fixed("3 CPU/exchange", "%s %s" % (d["name"], mode), "failed: %s" % e, "")
                 continue
-            cmd = [os.path.join(BENCH, "bench_poll"), "--raw", "--polls", str(polls),
-                   "--exchanges", str(d["exchanges"]), d["name"], link] + d["words"]
-            result = run_polls(cmd)
+            rounds = ROUNDS if mode != "unpaced" and polls >= 2 * ROUNDS else 1
+            runs = contenders(d, mode, link)
+            results = [[] for _ in runs]
+            for _ in range(rounds):
+                for i, (_, _, cmd) in enumerate(runs):
+                    results[i] += run_polls(cmd(polls // rounds))
             label = LUX_LABEL if d["name"] == "luxpower" and mode != "unpaced" else MODE_LABEL[mode]
-            per_exchange = [c / d["exchanges"] for _, c in result]
-            target = "<= 0.15 ms" if mode != "unpaced" and d["name"] != "luxpower" else ""
-            row("3 CPU/exchange", "%s, %s, %d polls" % (d["name"], label, polls), per_exchange,
-                "ms", "%.3f", target)
+            budget = d["wire_ms"] + d["exchanges"] * d["turn"]
+            for (who, exchanges, _), result in zip(runs, results):
+                name = d["name"] if who == "driver" else who
+                target = ("<= 0.15 ms" if who == "driver" and mode != "unpaced" and
+                          d["name"] != "luxpower" else "")
+                row("3 CPU/exchange", "%s, %s, %d polls" % (name, label, len(result)),
+                    [c / exchanges for _, c in result], "ms", "%.3f", target)
+                if mode != "unpaced" and who in ("driver", "bare libmodbus RTU client"):
+                    row("2 poll efficiency", "%s, %s (wire %.0f ms + %d x %d ms turn-around)" %
+                        (name, label, d["wire_ms"], d["exchanges"], d["turn"]),
+                        [w / budget for w, _ in result], "x", "%.3f",
+                        "<= 1.05" if who == "driver" else "")
             if mode == "unpaced" and shutil.which("valgrind"):
                 fixed("3 CPU/exchange", "%s: user-space instructions per exchange (callgrind, "
                       "the whole poll path, unpaced)" % d["name"], poll_instructions(d, link),
                       "instr")
-            if mode != "unpaced":
-                budget = d["wire_ms"] + d["exchanges"] * d["turn"]
-                row("2 poll efficiency", "%s, %s (wire %.0f ms + %d x %d ms turn-around)" %
-                    (d["name"], label, d["wire_ms"], d["exchanges"], d["turn"]),
-                    [w / budget for w, _ in result], "x", "%.3f", "<= 1.05")
-            if d["name"] in ("pylontech", "jbd") and mode != "unpaced":
-                floor(d["name"], link, label, polls)
-            if d["name"] == "luxpower":
-                bare = run_polls([os.path.join(BENCH, "bench_libmodbus"), link, str(d["baud"]),
-                                  str(polls)])
-                row("3 CPU/exchange", "bare libmodbus RTU client, %s, %d polls" % (label, polls),
-                    [c / 3 for _, c in bare], "ms", "%.3f")
-                if mode != "unpaced":
-                    budget = d["wire_ms"] + d["exchanges"] * d["turn"]
-                    row("2 poll efficiency", "bare libmodbus, %s" % label,
-                        [w / budget for w, _ in bare], "x", "%.3f")
             work.stop(sim)
 
 
@@ -282,20 +303,6 @@ def poll_instructions(d, link):
                 return "failed"
             counts.append(int(m.group(1)))
     return "%.0f" % ((counts[1] - counts[0]) / (5.0 * d["exchanges"]))
-
-
-def floor(driver, link, label, polls):
-    """The minimal C loops against the same simulator (pylontech: 4 packs, 12 exchanges)."""
-    prog = os.path.join(BENCH, "bench_floor")
-    if driver == "jbd":
-        result = run_polls([prog, "jbd", link, str(polls)])
-        row("3 CPU/exchange", "jbd floor loop (VMIN 1, poll+read), %s, %d polls" % (label, polls),
-            [c / 2 for _, c in result], "ms", "%.3f")
-        return
-    for loop, what in (("canon", "canonical, VEOL=CR, as the driver"), ("naive", "VMIN 1")):
-        result = run_polls([prog, loop, link, str(polls), "4"])
-        row("3 CPU/exchange", "pylontech floor loop (%s), %s, %d polls" % (what, label, polls),
-            [c / 12 for _, c in result], "ms", "%.3f")
 
 
 # --- 4. memory ----------------------------------------------------------------------------
@@ -522,6 +529,8 @@ in its row, with min-max, the interquartile range and the count.
 3. **CPU per exchange**: user + system time of the polling process (CLOCK_PROCESS_CPUTIME_ID)
    per poll / exchanges per poll: 1,000 polls unpaced (300 for pylontech's 12 exchanges); paced
    polls take the wire time, so fewer (a paced 1,000-poll pylontech run would take 37 minutes).
+   Paced, the driver and the loops it is compared with take turns in 4 rounds on the same
+   simulator, so that a change of the machine's load falls on all of them.
    Beside the drivers: `bench_floor`, the minimal C loop against the same pylontech simulator
    (write the request, poll()+read() until CR) in the driver's own reading mode (canonical,
    VEOL=CR: the line discipline wakes the reader once per reply) and naively (VMIN 1: a wakeup
