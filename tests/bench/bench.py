@@ -67,8 +67,8 @@ def row(section, item, values, unit, fmt, target="", note=""):
     return med
 
 
-def fixed(section, item, value, unit, target="", note=""):
-    ROWS.append((section, item, value, "", unit, target, note))
+def fixed(section, item, value, unit, target="", note="", spread=""):
+    ROWS.append((section, item, value, spread, unit, target, note))
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -467,10 +467,9 @@ def bench_scale(work, quick):
     best = 0
     for n in steps:
         overrun, worst, seen, slow = scale_step(work, n, seconds)
-        fixed("5 scale", "%d JBD devices at Interval 1" % n,
-              "overrun" if overrun else "kept up",
-              "worst gap %.2f s, %d/%d devices reporting, %d slow-read warnings" %
-              (worst, seen, n, slow), "")
+        fixed("5 scale", "%d JBD devices at Interval 1" % n, "overrun" if overrun else "kept up",
+              "", spread="worst gap %.2f s, %d/%d devices reporting, %d slow-read warnings" %
+              (worst, seen, n, slow))
         if overrun:
             break
         best = n

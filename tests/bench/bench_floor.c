@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,15 @@ static size_t frame_length(const uint8_t *head)
     return 13 + strtoul(hex, NULL, 16) + 5;
 }
 
+/* One poll() and one read(): what the line has delivered, 0 after 3 s of silence, -1. */
+static long read_more(int fd, uint8_t *buf, size_t cap)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, 3000) != 1)
+        return 0;
+    return (long)read(fd, buf, cap);
+}
+
 /* One request, then bytes until CR (or 3 s of silence). Returns 0 or -1. */
 static int exchange(int fd, const uint8_t *request, size_t len)
 {
@@ -65,10 +75,7 @@ static int exchange(int fd, const uint8_t *request, size_t len)
     if (use_vmin)
         set_vmin(fd, 13);
     for (;;) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, 3000) != 1)
-            return -1;
-        ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+        long n = read_more(fd, buf + have, sizeof(buf) - have);
         if (n <= 0)
             return -1;
         have += (size_t)n;
@@ -77,6 +84,25 @@ static int exchange(int fd, const uint8_t *request, size_t len)
         if (use_vmin)
             set_vmin(fd, have < 13 ? 13 - have : frame_length(buf) - have);
     }
+}
+
+/* Opens tty raw with VMIN 1, or in canonical mode with VEOL = CR as the core reads
+ * CR-terminated protocols. Returns the fd or -1. */
+static int open_raw(const char *tty, bool canonical)
+{
+    int fd = open(tty, O_RDWR | O_NOCTTY);
+    struct termios tio;
+    if (fd < 0 || tcgetattr(fd, &tio) < 0)
+        return -1;
+    cfmakeraw(&tio);
+    tio.c_cc[VMIN] = 1;
+    tio.c_cc[VTIME] = 0;
+    if (canonical) {
+        tio.c_lflag |= ICANON;
+        tio.c_cc[VEOL] = '\r';
+        tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = '\n';
+    }
+    return tcsetattr(fd, TCSANOW, &tio) < 0 ? -1 : fd;
 }
 
 /* JBD: DD reg status length data(length) checksum(2) 77. */
@@ -88,10 +114,7 @@ static int jbd_exchange(int fd, uint8_t reg)
     uint8_t buf[256];
     size_t have = 0;
     while (have < 4 || have < 7u + buf[3]) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, 3000) != 1)
-            return -1;
-        ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+        long n = read_more(fd, buf + have, sizeof(buf) - have);
         if (n <= 0)
             return -1;
         have += (size_t)n;
@@ -101,14 +124,9 @@ static int jbd_exchange(int fd, uint8_t reg)
 
 static int jbd_floor(const char *tty, int polls)
 {
-    int fd = open(tty, O_RDWR | O_NOCTTY);
-    struct termios tio;
-    if (fd < 0 || polls < 1 || tcgetattr(fd, &tio) < 0)
+    int fd = open_raw(tty, false);
+    if (fd < 0 || polls < 1)
         return 2;
-    cfmakeraw(&tio);
-    tio.c_cc[VMIN] = 1;
-    tio.c_cc[VTIME] = 0;
-    tcsetattr(fd, TCSANOW, &tio);
     for (int i = -1; i < polls; i++) {
         double c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_ms(CLOCK_MONOTONIC);
         if (jbd_exchange(fd, 0x03) < 0 || jbd_exchange(fd, 0x04) < 0) {
@@ -131,21 +149,11 @@ int main(int argc, char **argv)
         return 2;
     }
     use_vmin = strcmp(argv[1], "vmin") == 0;
-    int canonical = strcmp(argv[1], "canon") == 0;
+    bool canonical = strcmp(argv[1], "canon") == 0;
     int polls = atoi(argv[3]), packs = atoi(argv[4]);
-    int fd = open(argv[2], O_RDWR | O_NOCTTY);
-    struct termios tio;
-    if (fd < 0 || polls < 1 || packs < 1 || tcgetattr(fd, &tio) < 0)
+    int fd = open_raw(argv[2], canonical);
+    if (fd < 0 || polls < 1 || packs < 1)
         return 2;
-    cfmakeraw(&tio);
-    tio.c_cc[VMIN] = 1;
-    tio.c_cc[VTIME] = 0;
-    if (canonical) {
-        tio.c_lflag |= ICANON;
-        tio.c_cc[VEOL] = '\r';
-        tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = '\n';
-    }
-    tcsetattr(fd, TCSANOW, &tio);
     static const uint8_t commands[] = {0x42, 0x44, 0x92};
     for (int i = -1; i < polls; i++) { /* poll -1 warms up */
         double c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_ms(CLOCK_MONOTONIC);
