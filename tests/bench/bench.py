@@ -323,14 +323,23 @@ PLUGIN_SIMS = {  # simulator, its arguments, the <Device> lines after Port
 }
 
 
-def collectd_conf(work, name, plugins, devices, interval=1, read_threads=2, write_threads=5):
-    """Writes a collectd.conf with csv and logfile and devices {plugin: [(name, port)]}."""
+def plugin_so(name):
+    """The plugin NAME.so: ours (plugins/ or the bench's own), else collectd's stock one."""
+    for d in (os.path.join(BUILD, "plugins", ".libs"), os.path.join(BENCH, ".libs")):
+        if os.path.exists(os.path.join(d, name + ".so")):
+            return os.path.join(d, name + ".so")
+    return "/usr/lib/collectd/%s.so" % name
+
+
+def collectd_conf(work, name, plugins, devices, interval=1, read_threads=2, write_threads=5,
+                  blocks=None):
+    """Writes a collectd.conf with csv and logfile and devices {plugin: [(name, port)]};
+    blocks {plugin: [lines]} adds plugins configured by lines of their own."""
+    blocks = blocks or {}
     base = os.path.join(work.dir, name)
     os.makedirs(os.path.join(base, "plugins"), exist_ok=True)
-    for p in ["logfile", "csv"] + plugins:
-        built = os.path.join(BUILD, "plugins", ".libs", p + ".so")
-        shutil.copy(built if os.path.exists(built) else "/usr/lib/collectd/%s.so" % p,
-                    os.path.join(base, "plugins"))
+    for p in ["logfile", "csv"] + plugins + list(blocks):
+        shutil.copy(plugin_so(p), os.path.join(base, "plugins"))
     lines = ['Hostname "bench"', "FQDNLookup false", 'BaseDir "%s"' % base,
              'PIDFile "%s/collectd.pid"' % base, 'PluginDir "%s/plugins"' % base,
              'TypesDB "/usr/share/collectd/types.db" "%s/conf.d/solar.types.db"' % SRC,
@@ -347,81 +356,192 @@ def collectd_conf(work, name, plugins, devices, interval=1, read_threads=2, writ
             lines += ["    " + extra for extra in PLUGIN_SIMS[plugin][2]]
             lines += ["  </Device>"]
         lines += ["</Plugin>"]
+    for plugin, own in blocks.items():
+        lines += ["LoadPlugin %s" % plugin, "<Plugin %s>" % plugin] + ["  " + x for x in own]
+        lines += ["</Plugin>"]
     conf = os.path.join(base, "collectd.conf")
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
     return conf, base
 
 
-def rss_kib(pid, field="VmRSS"):
-    """VmRSS (or RssAnon, RssFile) of pid in KiB."""
+# The memory figures of one process, KiB: VmRSS and RssAnon (/proc/PID/status), PSS (each
+# shared page divided among the processes mapping it) and private pages (/proc/PID/smaps_rollup).
+MEMORY_FIELDS = ("VmRSS", "RssAnon", "Pss", "Private")
+
+
+def memory_kib(pid):
+    m = dict.fromkeys(MEMORY_FIELDS, 0)
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
+            k = line.split(":")[0]
+            if k in ("VmRSS", "RssAnon"):
+                m[k] = int(line.split()[1])
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            k = line.split(":")[0]
+            if k == "Pss":
+                m["Pss"] = int(line.split()[1])
+            elif k in ("Private_Clean", "Private_Dirty"):
+                m["Private"] += int(line.split()[1])
+    return m
 
 
-def collectd_rss(work, name, devices, seconds, write_threads=5):
-    """Samples collectd's RSS once a second after `seconds` of running; returns KiB samples."""
-    conf, base = collectd_conf(work, name, list(devices), devices, 1, 2, write_threads)
-    p = work.spawn(pinned(["collectd", "-f", "-C", conf], POLLER_CPU),
+def collectd_memory(work, name, devices, seconds, blocks=None, env=None):
+    """Samples collectd's memory (memory_kib) once a second, 3 times, after `seconds` of
+    running; returns (samples, its base directory)."""
+    conf, base = collectd_conf(work, name, list(devices), devices, 1, 2, 5, blocks)
+    p = work.spawn(pinned(["collectd", "-f", "-C", conf], POLLER_CPU), env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(seconds)
     samples = []
     for _ in range(3):
         if p.poll() is not None:
             break
-        samples.append((rss_kib(p.pid), rss_kib(p.pid, "RssAnon")))
+        samples.append(memory_kib(p.pid))
         time.sleep(1)
     work.stop(p)
+    return samples, base
+
+
+def value_list_ids(base, path):
+    """Writes the identifiers the csv plugin wrote under base every interval, one a line
+    (device, plugin, plugin instance, type, type instance), grouped by device, for bench_null;
+    returns (lines, devices, identifiers written only at the start). Those (the settings and
+    ratings a driver reads once) drop out of collectd's cache after its Timeout, so they are not
+    part of the steady state the figures sample. A device's plugin instances are its name or
+    start with its name and "-"."""
+    rows = {}
+    for d in sorted(glob.glob(os.path.join(base, "csv", "*", "*"))):
+        plugin, _, instance = os.path.basename(d).partition("-")
+        for f in os.listdir(d):
+            n = re.sub(r"-\d{4}-\d\d-\d\d$", "", f)
+            key = (instance.split("-")[0], plugin, instance) + tuple(n.split("-", 1))
+            rows[key] = rows.get(key, 0) + sum(1 for _ in open(os.path.join(d, f)))
+    most = max(rows.values(), default=0)
+    steady = sorted(k for k, lines in rows.items() if lines >= most - 1)
+    with open(path, "w") as f:
+        f.write("".join(" ".join(k) + "\n" for k in steady))
+    return len(steady), len({k[0] for k in steady}), len(rows) - len(steady)
+
+
+def memory_rows(what, samples, base, fields, target=None):
+    """One row per field: samples minus the median of base (none: the figures themselves)."""
+    labels = {"VmRSS": "VmRSS", "RssAnon": "RssAnon (heap, stacks)", "Pss": "PSS",
+              "Private": "private (Private_Clean + Private_Dirty)"}
+    for k in fields:
+        b = statistics.median(x[k] for x in base) if base else 0
+        row("4 memory", "%s: %s" % (what, labels[k]), [(x[k] - b) / 1024 for x in samples],
+            "MiB", "%.2f", (target or {}).get(k, ""))
+
+
+# collectd's memory under glibc's default malloc arenas (one per thread that meets contention,
+# so a figure that depends on when its 2 read and 5 write threads collide) and with one arena.
+ARENAS = (("", None), ("one malloc arena (MALLOC_ARENA_MAX=1 in all three), ",
+                       dict(os.environ, MALLOC_ARENA_MAX="1")))
+
+
+def bench_collectd_memory(work, sims, runs, delays):
+    """collectd with none, with our plugins (full) and with bench_null emitting the value lists
+    the full run wrote (null), each of its reads waiting delays[plugin] ms first, in rounds,
+    under each of ARENAS."""
+    own = ['Delay "%s %.1f"' % kv for kv in sorted(delays.items())]
+    ids = os.path.join(work.dir, "value-lists")
+    counts = None
+    have_null = os.path.exists(os.path.join(BENCH, ".libs", "bench_null.so"))
+    got = {tag: ([], [], []) for tag, _ in ARENAS}
+    for r in range(runs):
+        for a, (tag, env) in enumerate(ARENAS):
+            base, full, null = got[tag]
+            base += collectd_memory(work, "none%d_%d" % (r, a), {}, 3, env=env)[0]
+            samples, four = collectd_memory(work, "four%d_%d" % (r, a), sims, 5, env=env)
+            full += samples
+            if counts is None and samples:
+                counts = value_list_ids(four, ids)
+            if have_null and counts:
+                null += collectd_memory(work, "null%d_%d" % (r, a), {}, 5,
+                                        {"bench_null": ['File "%s"' % ids] + own}, env)[0]
+    base, full, null = got[""]
+    if not (base and full):
+        fixed("4 memory", "collectd RSS with 16 devices", "failed", "")
+        return
+    b = statistics.median(x["VmRSS"] for x in base)
+    row("4 memory", "collectd VmRSS, 4 plugins x 4 devices minus none (%d runs x 3 samples; "
+        "none: %.0f KiB)" % (runs, b), [(x["VmRSS"] - b) / 1024 for x in full], "MiB", "%.2f",
+        "<= 1 MiB")
+    b = statistics.median(x["RssAnon"] for x in base)
+    row("4 memory", "of which anonymous (heap, stacks: RssAnon minus none's %.0f KiB); the "
+        "rest is the pages of the plugins and their libraries" % b,
+        [(x["RssAnon"] - b) / 1024 for x in full], "MiB", "%.2f")
+    memory_rows("4 plugins x 4 devices minus none", full, base, ["Pss"])
+    what = ("collectd's own cost (bench_null: %%d reads, %%d value lists a second (the %%d read "
+            "once at start left out), no driver, each read waiting its driver's poll time: %s) "
+            "minus none" % ", ".join("%s %.0f ms" % kv for kv in sorted(delays.items())))
+    for tag, _ in ARENAS:
+        base, full, null = got[tag]
+        if not (base and full and null):
+            fixed("4 memory", "%scollectd with bench_null" % tag, "failed", "")
+            continue
+        if tag:
+            memory_rows(tag + "4 plugins x 4 devices minus none", full, base,
+                        ["VmRSS", "RssAnon", "Pss"])
+        memory_rows(tag + what % (counts[1], counts[0], counts[2]), null, base,
+                    ["VmRSS", "RssAnon", "Pss"])
+        memory_rows(tag + "ours: 4 plugins x 4 devices minus bench_null", full, null,
+                    ["VmRSS", "RssAnon", "Pss"])
+
+
+def process_memory(work, cmd, polls, runs):
+    """Memory of cmd (reading stdin) after `polls` newlines 0.3 s apart, once per run."""
+    samples = []
+    for r in range(runs):
+        p = work.spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, text=True)
+        for _ in range(polls):
+            p.stdin.write("\n")
+            p.stdin.flush()
+            time.sleep(0.3)
+        samples.append(memory_kib(p.pid))
+        p.stdin.close()
+        work.stop(p)
     return samples
 
 
 def bench_memory(work, quick):
     sims = {}
     for plugin, (script, args, _) in PLUGIN_SIMS.items():
+        if not built(plugin):
+            continue
         for i in range(4):
             _, link = start_sim(work, script, "%s%d" % (plugin, i), args)
             sims.setdefault(plugin, []).append(("%s%d" % (plugin, i), link))
     runs = 1 if quick else 3
-    base, full = [], []
-    for r in range(runs):
-        base += collectd_rss(work, "none%d" % r, {}, 3)
-        full += collectd_rss(work, "four%d" % r, sims, 5)
-    if base and full:
-        b = statistics.median(x for x, _ in base)
-        row("4 memory", "collectd VmRSS, 4 plugins x 4 devices minus none (%d runs x 3 samples; "
-            "none: %.0f KiB)" % (runs, b), [(x - b) / 1024 for x, _ in full], "MiB", "%.2f",
-            "<= 1 MiB")
-        b = statistics.median(x for _, x in base)
-        row("4 memory", "of which anonymous (heap, stacks: RssAnon minus none's %.0f KiB); the "
-            "rest is the pages of the plugins and their libraries" % b,
-            [(x - b) / 1024 for _, x in full], "MiB", "%.2f")
-    else:
-        fixed("4 memory", "collectd RSS with 16 devices", "failed", "")
+    device_words = {plugin: [plugin, devs[0][1], "timeout=1"] +
+                    [w.replace('Addresses "2"', "addresses=2").replace('Banks "0-119"',
+                                                                       "banks=0-119")
+                     for w in PLUGIN_SIMS[plugin][2]]
+                    for plugin, devs in sims.items()}
+    # How long a read of each driver takes against these simulators (median of 5 polls), for
+    # bench_null's reads to take as long.
+    delays = {}
+    for plugin, words in device_words.items():
+        polls = run_polls([os.path.join(BENCH, "bench_poll"), "--raw", "--polls", "5",
+                           "--exchanges", "1"] + words)
+        delays[plugin] = statistics.median(w for w, _ in polls) if polls else 0.0
+    bench_collectd_memory(work, sims, runs, delays)
 
-    # solarpoll execd, one device of each driver, after 5 polls.
+    # solarpoll execd, one device of each driver, after 5 polls; beside it the floor of any C
+    # program on this machine, bench_idle (libc only, blocked on stdin).
     words = []
-    for plugin, devs in sims.items():
-        words += (["--"] if words else []) + [plugin, devs[0][1], "timeout=1"]
-        words += [w.replace('Addresses "2"', "addresses=2").replace('Banks "0-119"',
-                                                                     "banks=0-119")
-                  for w in PLUGIN_SIMS[plugin][2]]
-    samples = []
-    for r in range(runs):
-        p = work.spawn([os.path.join(BUILD, "solarpoll"), "execd"] + words,
-                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, text=True)
-        for _ in range(5):
-            p.stdin.write("\n")
-            p.stdin.flush()
-            time.sleep(0.3)
-        samples.append(rss_kib(p.pid) / 1024)
-        p.stdin.close()
-        work.stop(p)
-    row("4 memory", "solarpoll execd RSS, 4 devices (one a driver), after 5 polls", samples,
-        "MiB", "%.2f", "<= 2 MiB")
+    for plugin in sims:
+        words += (["--"] if words else []) + device_words[plugin]
+    samples = process_memory(work, [os.path.join(BUILD, "solarpoll"), "execd"] + words, 5, runs)
+    row("4 memory", "solarpoll execd RSS, 4 devices (one a driver), after 5 polls",
+        [x["VmRSS"] / 1024 for x in samples], "MiB", "%.2f", "<= 2 MiB")
+    memory_rows("solarpoll execd, 4 devices", samples, None, ["RssAnon", "Pss", "Private"])
+    idle = process_memory(work, [os.path.join(BENCH, "bench_idle")], 5, runs)
+    memory_rows("floor of a C program: bench_idle (libc only, blocked on stdin)", idle, None,
+                MEMORY_FIELDS)
     for p in list(work.procs):
         work.stop(p)
 
@@ -548,7 +668,21 @@ in its row, with min-max, the interquartile range and the count.
    system calls per delivery.
 4. **Memory**: VmRSS of collectd (csv + logfile) with the four plugins and 4 simulated devices
    each, minus the median VmRSS of collectd with csv + logfile only; VmRSS of `solarpoll execd`
-   with one device of each driver after 5 polls.
+   with one device of each driver after 5 polls. Beside them, PSS (shared pages divided among
+   the processes mapping them) and private pages from /proc/PID/smaps_rollup, and two floors:
+   - **bench_null** (tests/bench/bench_null.c, a collectd plugin built by `make bench`, never
+     installed): one read callback per device of the full run, each dispatching, as one gauge,
+     every identifier that device's csv files show written every interval (the settings and
+     ratings read once at start are left out: they leave collectd's cache after its Timeout),
+     after waiting its driver's median poll time against the same simulators; same
+     ReadThreads/WriteThreads. bench_null minus none is collectd's own cost of those value
+     lists and its read threads (plus bench_null's identifier table, under 100 KiB); the full
+     run minus bench_null is ours: our code, our state, our libraries. The runs go none, full,
+     bench_null in rounds; all three are repeated with MALLOC_ARENA_MAX=1, because glibc gives
+     each thread that meets contention an arena of its own, so collectd's heap depends on when
+     its 2 read and 5 write threads happen to collide.
+   - **bench_idle** (tests/bench/bench_idle.c): a C program linked the same way against libc
+     only, blocked on stdin: the floor of any C poller on this machine.
 5. **Scale**: N JBD simulators (9600 baud, FIFO-like, 20 ms turn-around: about 91 ms a poll),
    one `<Device>` each, one collectd at Interval 1 with ReadThreads N, for 11 s (the first 3 s
    not judged). **Overrun**: a device whose consecutive `bool-up` csv timestamps are more than
@@ -573,9 +707,15 @@ READING = """\
 - Byte-by-byte pacing is a worst case no real line shows: a 16550 raises its interrupt at its
   FIFO trigger level or after a character time-out, and USB-serial adapters deliver packets
   (FTDI: 62 bytes or the 16 ms latency timer).
-- The collectd memory figure includes collectd's own per-value-list cost (its value cache and
-  the csv writer) for every metric the 16 devices emit; the drivers' per-device state is a
-  few hundred bytes to 17 KiB (pylontech, 8 packs).
+- The collectd memory figure includes collectd's own per-value-list cost (its value cache:
+  cache_entry_t with a 6 x 128-byte name, the AVL node, the key copy; the write queue; the csv
+  writer) for every metric the 16 devices emit: the bench_null rows measure it. What is left
+  ("ours") is mostly file pages of our plugins and their libraries (libmodbus, libserialport,
+  hidapi, libudev); it also holds heap collectd kept after the value lists read once at start
+  expired. The drivers' per-device state is a few hundred bytes to 17 KiB (pylontech, 8 packs).
+- VmRSS counts every shared library page the process has touched, shared with every other
+  process on the machine; PSS divides them among those processes. bench_idle's figures are what
+  any C program here costs before it runs a line of its own.
 """
 
 
