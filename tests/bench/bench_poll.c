@@ -2,9 +2,10 @@
  * simulator needs to send its replies at the device's baud rate plus its turn-around, and CPU
  * time per exchange.
  *
- *   bench_poll --polls N --baseline-ms MS --exchanges K DRIVER PORT [KEY=VALUE ...]
+ *   bench_poll --polls N --baseline-ms MS --exchanges K [--raw] DRIVER PORT [KEY=VALUE ...]
  *
- * The first poll (connect and identify) is not counted. */
+ * The first poll (connect and identify) is not counted. --raw prints "poll WALL_MS CPU_MS" per
+ * poll instead of the summary (CPU: user + system of this process, CLOCK_PROCESS_CPUTIME_ID). */
 #include "../../cli/drivers.h"
 
 #include <stdio.h>
@@ -32,6 +33,13 @@ static int compare_ms(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static double process_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static double cpu_ms(void)
 {
     struct rusage ru;
@@ -42,10 +50,13 @@ static double cpu_ms(void)
 
 int main(int argc, char **argv)
 {
-    int polls = 50, exchanges = 1, first = 1;
+    int polls = 50, exchanges = 1, first = 1, raw = 0;
     double baseline_ms = 0;
     for (; first + 1 < argc && strncmp(argv[first], "--", 2) == 0; first += 2) {
-        if (strcmp(argv[first], "--polls") == 0)
+        if (strcmp(argv[first], "--raw") == 0) {
+            raw = 1;
+            first--;
+        } else if (strcmp(argv[first], "--polls") == 0)
             polls = atoi(argv[first + 1]);
         else if (strcmp(argv[first], "--baseline-ms") == 0)
             baseline_ms = atof(argv[first + 1]);
@@ -80,7 +91,7 @@ int main(int argc, char **argv)
         return 1;
     }
     double *wall = calloc((size_t)polls, sizeof(*wall));
-    double cpu_start = cpu_ms();
+    double cpu_start = cpu_ms(), cpu_done = process_cpu_ms();
     int failed = 0;
     for (int i = 0; i < polls; i++) {
         struct timespec a, b;
@@ -88,6 +99,14 @@ int main(int argc, char **argv)
         failed += solar_device_poll(dev, &sink) != 0;
         clock_gettime(CLOCK_MONOTONIC, &b);
         wall[i] = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+        if (raw)
+            printf("poll %.3f %.4f\n", wall[i], process_cpu_ms() - cpu_done);
+        cpu_done = process_cpu_ms();
+    }
+    if (raw) {
+        free(wall);
+        solar_device_free(dev);
+        return failed ? 1 : 0;
     }
     double cpu = cpu_ms() - cpu_start;
     qsort(wall, (size_t)polls, sizeof(*wall), compare_ms);

@@ -278,6 +278,7 @@ class Simulator:
         self.rng = random.Random(args.seed)
         self.byte_time = 10.0 / args.baud if args.baud else 0.0
         self.turnaround = args.turnaround / 1000.0
+        self.chunk = args.chunk
         self.line_free_at = 0.0
         self.last_request = None
         self.log = open(args.log, "a") if args.log else None
@@ -304,20 +305,8 @@ class Simulator:
             return
         step = self.byte_time if gap is None else max(gap, self.byte_time)
         start = max(time.monotonic() + self.turnaround, self.line_free_at)
-        n = len(data)
-        sent = 0
-        while sent < n:
-            now = time.monotonic()
-            if step > 0:
-                due = min(n, int((now - start) / step) + 1) if now >= start else 0
-            else:
-                due = n if now >= start else 0
-            if due > sent:
-                transport.write(data[sent:due])
-                sent = due
-                continue
-            time.sleep(max(0.0, start + sent * step - now))
-        self.line_free_at = start + (n - 1) * step + self.byte_time
+        end = simcore.paced_write(transport, data, start, step, self.chunk)
+        self.line_free_at = end + self.byte_time
 
     def handle(self, transport, op, reg, now):
         mode = self.mode()
@@ -377,6 +366,7 @@ def build_argparser():
                    help="pace output at N baud 8N1 (default 0 = unpaced)")
     t.add_argument("--turnaround", type=float, default=0.0, metavar="MS",
                    help="delay before the first reply byte (default 0)")
+    simcore.add_chunk_argument(t)
     f = p.add_argument_group("faults and logging")
     f.add_argument("--control", metavar="FILE",
                    help="file holding the fault mode word, read per request")

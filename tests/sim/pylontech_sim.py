@@ -402,6 +402,7 @@ class Simulator:
         self.rng = random.Random(args.seed)
         self.byte_time = 10.0 / args.baud if args.baud else 0.0
         self.turnaround = args.turnaround / 1000.0
+        self.chunk = args.chunk
         self.line_free_at = 0.0
         self.log = open(args.log, "a") if args.log else None
         self.warned = set()
@@ -432,19 +433,8 @@ class Simulator:
         # The request's own characters occupied the line before the reply can start.
         start = max(time.monotonic(), self.line_free_at)
         start += self.turnaround if turnaround else 0
-        n, sent = len(data), 0
-        while sent < n:
-            now = time.monotonic()
-            if step > 0:
-                due = min(n, int((now - start) / step) + 1) if now >= start else 0
-            else:
-                due = n if now >= start else 0
-            if due > sent:
-                transport.write(data[sent:due])
-                sent = due
-                continue
-            time.sleep(max(0.0, start + sent * step - now))
-        self.line_free_at = start + (n - 1) * step + self.byte_time
+        end = simcore.paced_write(transport, data, start, step, self.chunk)
+        self.line_free_at = end + self.byte_time
 
     def handle(self, transport, raw):
         self.requests += 1
@@ -536,6 +526,7 @@ def build_argparser():
     t.add_argument("--baud", type=int, default=0, help="pace output at this 8N1 rate")
     t.add_argument("--turnaround", type=float, default=0.0, metavar="MS",
                    help="delay before the first byte of a reply")
+    simcore.add_chunk_argument(t)
     f = p.add_argument_group("faults and logging")
     f.add_argument("--control", metavar="FILE", help="fault mode file, re-read per request")
     f.add_argument("--log", metavar="FILE", help="append one line per request")

@@ -219,3 +219,36 @@ def serve_forever(args, sim):
         if getattr(sim, "log", None):
             sim.log.close()
     return rc
+
+
+# Pacing: how the bytes of a reply reach the reader. Byte i is on the wire at start + i * step;
+# --chunk N hands them over N at a time, each chunk when its last byte has arrived (and the
+# last, shorter chunk with the reply's last byte), as a 16550 FIFO's trigger level or a
+# USB-serial adapter's bulk packets do. The total wire time is the same for every N; N = 1
+# (one wakeup of the reader per byte) is the worst case a real line never shows.
+def add_chunk_argument(group):
+    group.add_argument("--chunk", type=int, default=1, metavar="N",
+                       help="with --baud, deliver paced bytes N at a time like a UART FIFO "
+                            "(default 1: one byte at a time)")
+
+
+def paced_write(transport, data, start, step, chunk=1):
+    """Writes data as if byte i arrived at start + i * step, chunk bytes at a time. Returns
+    the time its last byte arrived."""
+    n, sent, chunk = len(data), 0, max(1, chunk)
+    while sent < n:
+        now = time.monotonic()
+        if now < start:
+            arrived = 0
+        elif step > 0:
+            arrived = min(n, int((now - start) / step) + 1)
+        else:
+            arrived = n
+        due = arrived if arrived == n else arrived - arrived % chunk
+        if due > sent:
+            transport.write(data[sent:due])
+            sent = due
+            continue
+        last = min(n, sent + chunk) - 1
+        time.sleep(max(0.0, start + last * step - now))
+    return start + (n - 1) * step

@@ -149,6 +149,7 @@ class Simulator:
         self.rng = random.Random(args.seed)
         self.byte_time = 10.0 / args.baud if args.baud else 0.0
         self.turnaround = args.turnaround / 1000.0
+        self.chunk = args.chunk
         self.line_free_at = 0.0
         self.replies = 0
         self.previous = None
@@ -173,19 +174,8 @@ class Simulator:
             return
         step = self.byte_time if gap is None else max(gap, self.byte_time)
         start = max(time.monotonic() + self.turnaround, self.line_free_at)
-        n, sent = len(data), 0
-        while sent < n:
-            now = time.monotonic()
-            if step > 0:
-                due = min(n, int((now - start) / step) + 1) if now >= start else 0
-            else:
-                due = n if now >= start else 0
-            if due > sent:
-                transport.write(data[sent:due])
-                sent = due
-                continue
-            time.sleep(max(0.0, start + sent * step - now))
-        self.line_free_at = start + (n - 1) * step + self.byte_time
+        end = simcore.paced_write(transport, data, start, step, self.chunk)
+        self.line_free_at = end + self.byte_time
 
     def handle(self, transport, req):
         mode, state = self.control()
@@ -247,6 +237,7 @@ def build_argparser():
     p.add_argument("--baud", type=int, default=0, help="pace output at N baud 8N1 (0 = unpaced)")
     p.add_argument("--turnaround", type=float, default=0.0, metavar="MS",
                    help="delay before the first reply byte")
+    simcore.add_chunk_argument(p)
     p.add_argument("--control", metavar="FILE", help="file holding the mode and state words")
     p.add_argument("--log", metavar="FILE", help="append one line per request received")
     p.add_argument("--seed", type=int, default=None, help="random seed for the noise mode")
