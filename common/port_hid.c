@@ -78,11 +78,16 @@ static int hid_port_write(struct solar_port *port, const uint8_t *buf, size_t le
     return 0;
 }
 
+/* The kernel's hidraw queue holds 64 reports: that many reads empty what was waiting, and a
+ * device that keeps sending cannot hold the exchange here (as solar_fd_drain bounds a peer). */
+#define HID_DRAIN_MAX_REPORTS 64
+
 static void hid_port_drain(struct solar_port *port)
 {
     uint8_t report[64];
-    while (hid_read_timeout(port->handle, report, sizeof(report), 0) > 0)
-        continue;
+    for (int i = 0; i < HID_DRAIN_MAX_REPORTS; i++)
+        if (hid_read_timeout(port->handle, report, sizeof(report), 0) <= 0)
+            break;
 }
 
 /* Under hid_lock. */
