@@ -228,7 +228,8 @@ static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const ch
      * gateway sends it in one segment or a few). */
     timeout_split(cfg->common.timeout, &sec, &usec);
     modbus_set_response_timeout(state->mb, sec, usec);
-    timeout_split(fmin(cfg->common.timeout / 2, BYTE_TIMEOUT_MAX), &sec, &usec);
+    double byte_timeout = cfg->common.timeout / 2;
+    timeout_split(byte_timeout < BYTE_TIMEOUT_MAX ? byte_timeout : BYTE_TIMEOUT_MAX, &sec, &usec);
     modbus_set_byte_timeout(state->mb, sec, usec);
     modbus_set_slave(state->mb, cfg->slave);
     if (modbus_connect(state->mb) < 0) {

@@ -355,7 +355,8 @@ static bool pack_known(const struct pylontech_state *st, uint8_t adr)
 static void probe_addresses(struct solar_device *dev)
 {
     struct pylontech_state *st = dev->state;
-    int silence = (int)fmin(dev->config->timeout * 1000, PROBE_SILENCE_MS);
+    double timeout_ms = dev->config->timeout * 1000;
+    int silence = (int)(timeout_ms < PROBE_SILENCE_MS ? timeout_ms : PROBE_SILENCE_MS);
     for (unsigned adr = AUTO_FIRST; adr <= AUTO_LAST && st->count < PYLONTECH_MAX_PACKS; adr++) {
         if (pack_known(st, (uint8_t)adr))
             continue;
