@@ -177,4 +177,15 @@ TCPCON=$(sed -n 's/^READY //p' "$WORK/tcpcon.ready")
 "$SOLARPOLL" read pylontech "$TCPCON" protocol=console name=tc --format json >"$WORK/tcpcon.json"
 check "tcp: the console through a serial server" value_is "$WORK/tcpcon.json" tc-1 voltage-cell_15 3.314
 
+# A line paced at 9600 baud, delivered the way a UART FIFO or USB adapter hands bytes over
+# (8 at a time) and byte by byte: the same exact values either way.
+for chunk in 8 1; do
+    start_sim "paced$chunk" pylontech_sim.py --link "$WORK/paced$chunk" --packs 2 --baud 9600 \
+        --chunk "$chunk" || exit 1
+    "$SOLARPOLL" read pylontech "$WORK/paced$chunk" name=p addresses=2-3 --format json \
+        >"$WORK/paced$chunk.json"
+    check "paced at 9600 baud, delivered $chunk at a time: exit 0" [ $? -eq 0 ]
+    check "paced, $chunk at a time: pack 2 cell 15" value_is "$WORK/paced$chunk.json" p-2 voltage-cell_15 3.324
+done
+
 done_testing
