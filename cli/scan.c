@@ -7,12 +7,12 @@
 #include "scan.h"
 
 #include "drivers.h"
+#include "hid_api.h"
 #include "scan_format.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <hidapi.h>
 #include <libserialport.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +155,12 @@ static void describe_hid_spec(const char *address, struct scan_port *p)
         p->error = -EINVAL;
         return;
     }
-    struct hid_device_info *list = hid_enumerate(0, 0), *d;
+    const struct solar_hid_api *hid = solar_hid_api(NULL);
+    if (!hid) {
+        p->error = -ELIBACC;
+        return;
+    }
+    struct hid_device_info *list = hid->enumerate(0, 0), *d;
     for (d = list; d; d = d->next)
         if (by_path ? strcmp(d->path, address) == 0 : d->vendor_id == vid && d->product_id == pid)
             break;
@@ -163,7 +168,7 @@ static void describe_hid_spec(const char *address, struct scan_port *p)
         describe_hid(d, p);
     else
         p->error = -ENOENT;
-    hid_free_enumeration(list);
+    hid->free_enumeration(list);
 }
 
 struct port_list {
@@ -202,9 +207,13 @@ static void list_serial(struct port_list *l)
     sp_free_port_list(list);
 }
 
+/* Without hidapi there is nothing to list; the loader has said why on stderr. */
 static void list_hid(struct port_list *l)
 {
-    struct hid_device_info *list = hid_enumerate(0, 0);
+    const struct solar_hid_api *hid = solar_hid_api(NULL);
+    if (!hid)
+        return;
+    struct hid_device_info *list = hid->enumerate(0, 0);
     for (struct hid_device_info *d = list; d; d = d->next) {
         struct scan_port *p = port_add(l);
         if (!p)
@@ -212,7 +221,7 @@ static void list_hid(struct port_list *l)
         port_init(p, d->path, "hidraw");
         describe_hid(d, p);
     }
-    hid_free_enumeration(list);
+    hid->free_enumeration(list);
 }
 
 static void describe_argument(const char *arg, struct scan_port *p)

@@ -68,8 +68,9 @@ struct solar_driver {
      * device answers its connect (identify) queries at the driver's defaults; 0: never probed.
      * Short, since most ports answer no protocol but one: the probe of a port costs the sum. */
     double probe_timeout;
-    /* 0, or a byte that ends every reply and never occurs inside one (PI30's CR): serial ports
-     * then hand over a reply when it is complete (canonical tty input), not byte by byte. */
+    /* 0, or the byte that ends every reply (PI30's CR, JBD's 0x77): serial ports then hand
+     * over a reply when it is complete (canonical tty input), not as each byte or FIFO load
+     * arrives. The byte may occur inside a reply too; the reader then wakes once more. */
     int line_end;
     const struct solar_option *options;     /* the driver's own keys, ended by a NULL name */
     size_t config_size;                     /* >= sizeof(struct solar_config) */

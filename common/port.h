@@ -69,10 +69,11 @@ int solar_port_write(struct solar_port *port, const uint8_t *buf, size_t len, in
  * a rate the line cannot do, -SOLAR_EUNSUPPORT (EOPNOTSUPP) for ports that are not serial. */
 int solar_port_set_baud(struct solar_port *port, unsigned baud);
 
-/* Makes a tty deliver input a line at a time, a line ending in the byte line_end (canonical
- * mode without echo, signals or editing characters), so that a reader wakes once per reply
- * instead of once per byte. Only for protocols whose frames never hold line_end (nor LF)
- * before their end. A no-op on other kinds of port. Returns 0 or a negative errno value. */
+/* Makes a tty deliver input a line at a time, a line ending in the byte line_end or LF
+ * (canonical mode without echo, signals or editing characters), so that a reader wakes once
+ * per reply instead of once per byte. Every byte still arrives unchanged, binary ones too: a
+ * frame holding line_end or LF before its end is only handed over in two parts. A no-op on
+ * other kinds of port. Returns 0 or a negative errno value. */
 int solar_port_set_line_end(struct solar_port *port, int line_end);
 
 /* Discards whatever the device sent before now: the late answer to an earlier request that

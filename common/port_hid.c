@@ -9,9 +9,9 @@
 #include "port_backend.h"
 
 #include "error.h"
+#include "hid_api.h"
 
 #include <errno.h>
-#include <hidapi.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,9 +21,6 @@
 #define HID_REPORT_LEN 8
 #define HID_PATH_MAX   256
 #define HID_KNOWN_MAX  16 /* paths held open, and paths whose VID:PID is remembered */
-
-static pthread_once_t hid_once = PTHREAD_ONCE_INIT;
-static int hid_init_status;
 
 /* Process-wide: which paths are open (two buses must not share a bridge), and the VID:PID of
  * every path opened once (to find it again after re-enumeration). */
@@ -36,23 +33,20 @@ static struct {
 
 struct hid_port {
     struct solar_port port;
+    const struct solar_hid_api *hid;
     char path[HID_PATH_MAX];
 };
-
-static void hid_init_once(void)
-{
-    hid_init_status = hid_init();
-}
 
 /* Reports arrive whole: want has nothing to gather. */
 static long hid_port_read(struct solar_port *port, uint8_t *buf, size_t cap, int64_t deadline,
                           size_t want)
 {
     (void)want;
+    const struct solar_hid_api *hid = ((struct hid_port *)port)->hid;
     uint8_t report[64];
     for (;;) {
         int64_t left = deadline - solar_now_ms();
-        int n = hid_read_timeout(port->handle, report, sizeof(report), left > 0 ? (int)left : 0);
+        int n = hid->read_timeout(port->handle, report, sizeof(report), left > 0 ? (int)left : 0);
         if (n < 0)
             return -EIO;
         if (n > 0) {
@@ -68,11 +62,12 @@ static long hid_port_read(struct solar_port *port, uint8_t *buf, size_t cap, int
 static int hid_port_write(struct solar_port *port, const uint8_t *buf, size_t len, int64_t deadline)
 {
     (void)deadline; /* hidraw writes of 9 bytes complete at once or fail */
+    const struct solar_hid_api *hid = ((struct hid_port *)port)->hid;
     for (size_t off = 0; off < len; off += HID_REPORT_LEN) {
         uint8_t report[1 + HID_REPORT_LEN] = {0}; /* report number 0, then the payload */
         size_t chunk = len - off < HID_REPORT_LEN ? len - off : HID_REPORT_LEN;
         memcpy(report + 1, buf + off, chunk);
-        if (hid_write(port->handle, report, sizeof(report)) < 0)
+        if (hid->write(port->handle, report, sizeof(report)) < 0)
             return -EIO;
     }
     return 0;
@@ -84,9 +79,10 @@ static int hid_port_write(struct solar_port *port, const uint8_t *buf, size_t le
 
 static void hid_port_drain(struct solar_port *port)
 {
+    const struct solar_hid_api *hid = ((struct hid_port *)port)->hid;
     uint8_t report[64];
     for (int i = 0; i < HID_DRAIN_MAX_REPORTS; i++)
-        if (hid_read_timeout(port->handle, report, sizeof(report), 0) <= 0)
+        if (hid->read_timeout(port->handle, report, sizeof(report), 0) <= 0)
             break;
 }
 
@@ -132,7 +128,7 @@ static void remember(const char *path, unsigned short vid, unsigned short pid)
 static void hid_port_close(struct solar_port *port)
 {
     struct hid_port *hp = (struct hid_port *)port;
-    hid_close(port->handle);
+    hp->hid->close(port->handle);
     pthread_mutex_lock(&hid_lock);
     path_set_open(hp->path, false);
     pthread_mutex_unlock(&hid_lock);
@@ -147,10 +143,10 @@ static const struct solar_port_ops hid_ops = {.name = "hid",
 
 /* Under hid_lock: copies the path of the nth device matching vid:pid that is not open into
  * path; *count receives how many such devices there are. */
-static void nth_candidate(unsigned short vid, unsigned short pid, unsigned nth, char *path,
-                          unsigned *count)
+static void nth_candidate(const struct solar_hid_api *hid, unsigned short vid, unsigned short pid,
+                          unsigned nth, char *path, unsigned *count)
 {
-    struct hid_device_info *list = hid_enumerate(vid, pid), *d;
+    struct hid_device_info *list = hid->enumerate(vid, pid), *d;
     unsigned n = 0;
     for (d = list; d; d = d->next)
         n += d->path && !path_is_open(d->path);
@@ -166,13 +162,14 @@ static void nth_candidate(unsigned short vid, unsigned short pid, unsigned nth, 
             break;
         }
     }
-    hid_free_enumeration(list);
+    hid->free_enumeration(list);
 }
 
 /* Under hid_lock: the VID:PID of path, from the enumeration or from memory. */
-static bool vid_pid_of(const char *path, unsigned short *vid, unsigned short *pid)
+static bool vid_pid_of(const struct solar_hid_api *hid, const char *path, unsigned short *vid,
+                       unsigned short *pid)
 {
-    struct hid_device_info *list = hid_enumerate(0, 0);
+    struct hid_device_info *list = hid->enumerate(0, 0);
     bool found = false;
     for (struct hid_device_info *d = list; d && !found; d = d->next) {
         if (d->path && strcmp(d->path, path) == 0) {
@@ -182,7 +179,7 @@ static bool vid_pid_of(const char *path, unsigned short *vid, unsigned short *pi
             found = true;
         }
     }
-    hid_free_enumeration(list);
+    hid->free_enumeration(list);
     for (int i = 0; i < HID_KNOWN_MAX && !found; i++) {
         if (strcmp(known[i].path, path) == 0) {
             *vid = known[i].vid;
@@ -208,7 +205,8 @@ static int parse_address(const char *address, unsigned short *vid, unsigned shor
 }
 
 /* Under hid_lock: opens address (candidate nth for a VID:PID) and names the path opened. */
-static hid_device *open_device(const char *address, unsigned nth, char *path, int *err)
+static hid_device *open_device(const struct solar_hid_api *hid, const char *address, unsigned nth,
+                               char *path, int *err)
 {
     unsigned short vid = 0, pid = 0;
     unsigned count = 0;
@@ -220,18 +218,18 @@ static hid_device *open_device(const char *address, unsigned nth, char *path, in
     hid_device *dev = NULL;
     if (kind == 1) {
         snprintf(path, HID_PATH_MAX, "%s", address);
-        if (!path_is_open(path) && (dev = hid_open_path(path)) != NULL) {
-            vid_pid_of(path, &vid, &pid); /* remembered for when the node is gone */
+        if (!path_is_open(path) && (dev = hid->open_path(path)) != NULL) {
+            vid_pid_of(hid, path, &vid, &pid); /* remembered for when the node is gone */
             return dev;
         }
         /* The node went away (re-enumerated under another number): its VID:PID finds it. */
-        if (!vid_pid_of(address, &vid, &pid)) {
+        if (!vid_pid_of(hid, address, &vid, &pid)) {
             *err = -ENODEV;
             return NULL;
         }
     }
-    nth_candidate(vid, pid, nth, path, &count);
-    if (path[0] && (dev = hid_open_path(path)) == NULL)
+    nth_candidate(hid, vid, pid, nth, path, &count);
+    if (path[0] && (dev = hid->open_path(path)) == NULL)
         *err = -EACCES;
     else if (!path[0])
         *err = -ENODEV;
@@ -240,15 +238,16 @@ static hid_device *open_device(const char *address, unsigned nth, char *path, in
 
 int solar_hid_open(const char *address, unsigned nth, struct solar_port **out)
 {
-    pthread_once(&hid_once, hid_init_once);
-    if (hid_init_status < 0)
-        return -EIO;
+    const struct solar_hid_api *hid = solar_hid_api(NULL);
+    if (!hid)
+        return -ELIBACC; /* why was logged once, when loading failed */
     struct hid_port *hp = calloc(1, sizeof(*hp));
     if (!hp)
         return -ENOMEM;
+    hp->hid = hid;
     int err = 0;
     pthread_mutex_lock(&hid_lock);
-    hid_device *dev = open_device(address, nth, hp->path, &err);
+    hid_device *dev = open_device(hid, address, nth, hp->path, &err);
     if (dev)
         path_set_open(hp->path, true);
     pthread_mutex_unlock(&hid_lock);
@@ -268,13 +267,13 @@ unsigned solar_hid_candidates(const char *address)
     unsigned short vid, pid;
     if (parse_address(address, &vid, &pid) != 0)
         return 1;
-    pthread_once(&hid_once, hid_init_once);
-    if (hid_init_status < 0)
+    const struct solar_hid_api *hid = solar_hid_api(NULL);
+    if (!hid)
         return 1;
     char path[HID_PATH_MAX];
     unsigned count = 0;
     pthread_mutex_lock(&hid_lock);
-    nth_candidate(vid, pid, 0, path, &count);
+    nth_candidate(hid, vid, pid, 0, path, &count);
     pthread_mutex_unlock(&hid_lock);
     return count ? count : 1;
 }

@@ -113,9 +113,10 @@ static int serial_set_line_end(struct solar_port *port, int line_end)
     tio.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL | ISIG | IEXTEN);
     tio.c_iflag &= ~(ICRNL | INLCR | IGNCR | IXON | IXOFF | ISTRIP);
     tio.c_cc[VEOL] = (cc_t)line_end;
-    /* The editing characters must not match a CRC byte: LF, which such protocols never send
-     * inside a frame, rather than 0 (a disabled character, but also a byte a CRC may hold). */
-    tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = '\n';
+    /* No byte may edit the line: an erase or kill character would delete received bytes, an
+     * EOF one would end the line and vanish. Linux's line discipline treats a byte equal to
+     * _POSIX_VDISABLE (0) as plain data, so binary frames pass whole (tests/unit/test_core). */
+    tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = _POSIX_VDISABLE;
     if (tcsetattr(port->fd, TCSANOW, &tio) < 0)
         return -errno;
     serial->tio = tio; /* so that no later change of the settings undoes this one */

@@ -182,6 +182,9 @@ const struct solar_driver jbd_driver = {
     .default_timeout = 1.0,
     /* An awake BMS answers within ~150 ms; a sleeping one is woken inside the Timeout. */
     .probe_timeout = 0.5,
+    /* 0x77 may also occur inside a frame (a cell voltage, the checksum): the reader then wakes
+     * early and reads on, still once or twice per reply rather than once per FIFO load. */
+    .line_end = JBD_END,
     .options = NULL,
     .config_size = sizeof(struct solar_config),
     .state_size = sizeof(struct jbd_state),

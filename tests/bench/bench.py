@@ -234,6 +234,8 @@ def contenders(d, mode, link):
                        "--exchanges", str(d["exchanges"]), d["name"], link] + d["words"])]
     floor_prog = os.path.join(BENCH, "bench_floor")
     if d["name"] == "jbd" and mode != "unpaced":
+        out.append(("jbd floor loop (canonical, VEOL=0x77, as the driver)", 2,
+                    lambda n: [floor_prog, "jbd-canon", link, str(n)]))
         out.append(("jbd floor loop (VMIN 1, poll+read)", 2,
                     lambda n: [floor_prog, "jbd", link, str(n)]))
     if d["name"] == "pylontech" and mode != "unpaced":

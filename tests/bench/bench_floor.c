@@ -9,16 +9,16 @@
  *           discipline wakes the reader once per reply.
  *
  *   bench_floor naive|vmin|canon TTY POLLS PACKS  one poll: 0x42, 0x44, 0x92 to addresses 2..
- *   bench_floor jbd TTY POLLS      the same for JBD's binary frames (0x03 and 0x04, VMIN 1: a
- *                                  binary frame has no line end the line discipline could
- *                                  wait for, so every delivered chunk wakes the reader)
+ *   bench_floor jbd TTY POLLS      the same for JBD's binary frames (0x03 and 0x04), VMIN 1:
+ *                                  every chunk the line delivers wakes the reader
+ *   bench_floor jbd-canon TTY POLLS  canonical mode with VEOL = 0x77, as the core reads JBD: a
+ *                                  wakeup per reply, one more when 0x77 or LF occurs inside
  *
  * Prints "poll WALL_MS CPU_MS" per poll after a warm-up. */
 #include "protocol.h"
 
 #include <fcntl.h>
 #include <poll.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +86,9 @@ static int exchange(int fd, const uint8_t *request, size_t len)
     }
 }
 
-/* Opens tty raw with VMIN 1, or in canonical mode with VEOL = CR as the core reads
- * CR-terminated protocols. Returns the fd or -1. */
-static int open_raw(const char *tty, bool canonical)
+/* Opens tty raw with VMIN 1, or with line_end in canonical mode with VEOL = line_end as the
+ * core reads protocols whose replies end in one byte. Returns the fd or -1. */
+static int open_raw(const char *tty, int line_end)
 {
     int fd = open(tty, O_RDWR | O_NOCTTY);
     struct termios tio;
@@ -97,10 +97,10 @@ static int open_raw(const char *tty, bool canonical)
     cfmakeraw(&tio);
     tio.c_cc[VMIN] = 1;
     tio.c_cc[VTIME] = 0;
-    if (canonical) {
+    if (line_end) {
         tio.c_lflag |= ICANON;
-        tio.c_cc[VEOL] = '\r';
-        tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = '\n';
+        tio.c_cc[VEOL] = (cc_t)line_end;
+        tio.c_cc[VERASE] = tio.c_cc[VKILL] = tio.c_cc[VEOF] = _POSIX_VDISABLE;
     }
     return tcsetattr(fd, TCSANOW, &tio) < 0 ? -1 : fd;
 }
@@ -122,9 +122,9 @@ static int jbd_exchange(int fd, uint8_t reg)
     return 0;
 }
 
-static int jbd_floor(const char *tty, int polls)
+static int jbd_floor(const char *tty, int polls, int line_end)
 {
-    int fd = open_raw(tty, false);
+    int fd = open_raw(tty, line_end);
     if (fd < 0 || polls < 1)
         return 2;
     for (int i = -1; i < polls; i++) {
@@ -143,15 +143,18 @@ static int jbd_floor(const char *tty, int polls)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "jbd") == 0)
-        return jbd_floor(argv[2], atoi(argv[3]));
+        return jbd_floor(argv[2], atoi(argv[3]), 0);
+    if (argc == 4 && strcmp(argv[1], "jbd-canon") == 0)
+        return jbd_floor(argv[2], atoi(argv[3]), 0x77);
     if (argc != 5) {
-        fprintf(stderr, "usage: bench_floor naive|vmin|canon TTY POLLS PACKS | jbd TTY POLLS\n");
+        fprintf(stderr,
+                "usage: bench_floor naive|vmin|canon TTY POLLS PACKS | jbd|jbd-canon TTY POLLS\n");
         return 2;
     }
     use_vmin = strcmp(argv[1], "vmin") == 0;
-    bool canonical = strcmp(argv[1], "canon") == 0;
+    int line_end = strcmp(argv[1], "canon") == 0 ? '\r' : 0;
     int polls = atoi(argv[3]), packs = atoi(argv[4]);
-    int fd = open_raw(argv[2], canonical);
+    int fd = open_raw(argv[2], line_end);
     if (fd < 0 || polls < 1 || packs < 1)
         return 2;
     static const uint8_t commands[] = {0x42, 0x44, 0x92};

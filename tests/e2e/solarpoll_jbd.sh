@@ -83,6 +83,9 @@ exec 7>"$WORK/stdin"
 echo >&7
 polled() { grep -q 'type_instance=up value=1' "$WORK/term.out"; }
 check "execd answers a line while stdin stays open" wait_for 5 polled
+# hidapi (and the libudev under it) is loaded by the first hid: port only.
+check "with no hid: port, hidapi and libudev are not mapped" \
+    bash -c "! grep -Eq 'libhidapi|libudev' /proc/$execd_pid/maps"
 kill -TERM "$execd_pid"
 wait "$execd_pid"
 check "execd exits 0 on SIGTERM" [ $? -eq 0 ]

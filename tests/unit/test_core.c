@@ -494,6 +494,42 @@ static void test_frame_need(void)
     ok(took < 450, "an awaited length: the wait ends at the deadline (%lld ms)", (long long)took);
 }
 
+/* Line mode (canonical input) with a binary protocol's end byte: every byte arrives as sent,
+ * the tty's editing, signal, flow-control and newline characters among them, and the end byte
+ * and LF inside the frame only split it. */
+static void test_line_end(void)
+{
+    static const uint8_t frame[] = {0xdd, 0x03, 0x00, 0x16, 0x7f, 0x15, 0x04, 0x12, 0x17,
+                                    0x1a, 0x13, 0x11, 0x03, 0x1c, 0x0d, 0x80, 0x0a, 0x77,
+                                    0xff, 0x00, 0x08, 0x16, 0x0f, 0x1b, 0xfc, 0x2a, 0x77};
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    struct solar_port *port = NULL;
+    ok(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 &&
+           solar_port_open(ptsname(master), 9600, 0, &port) == 0,
+       "line mode: a pty opens");
+    if (!port)
+        return;
+    is_int(solar_port_set_line_end(port, 0x77), 0, "line mode: set, ending in 0x77");
+    ok(write(master, frame, sizeof(frame)) == (ssize_t)sizeof(frame), "line mode: frame sent");
+    size_t total = sizeof(frame);
+    uint8_t buf[64] = {0};
+    int64_t start = solar_now_ms();
+    is_int(solar_port_read_frame(port, buf, sizeof(buf), need_framer, &total, start + 1000,
+                                 start + 1000),
+           sizeof(frame), "line mode: the whole frame is read");
+    ok(memcmp(buf, frame, sizeof(frame)) == 0,
+       "line mode: every byte as sent (no erase, kill, EOF, CR or LF translation)");
+
+    /* A reply cut short before its end byte is never handed over: the exchange times out. */
+    ok(write(master, frame, 9) == 9, "line mode: a truncated frame sent");
+    start = solar_now_ms();
+    is_int(solar_port_read_frame(port, buf, sizeof(buf), need_framer, &total, start + 200,
+                                 start + 200),
+           -SOLAR_ETIMEDOUT, "line mode: a truncated frame times out");
+    solar_port_close(port);
+    close(master);
+}
+
 int main(void)
 {
     test_checksums();
@@ -503,5 +539,6 @@ int main(void)
     test_framed_reads();
     test_lifecycle();
     test_frame_need();
+    test_line_end();
     return tap_done();
 }

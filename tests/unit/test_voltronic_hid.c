@@ -1,16 +1,15 @@
 /* The voltronic driver over the HID backend, against a fake hidapi: no hidraw device can exist
- * in CI, so this file defines hid_init/hid_open/hid_open_path/hid_write/hid_read_timeout/
- * hid_close/hid_enumerate/hid_free_enumeration itself; the executable's definitions win over
- * the shared libhidapi that libsolar links. The fake behaves as the Cypress bridge of the
- * protocol notes (section 3): 9-byte writes (report number 0 + 8 bytes), 8-byte NUL-padded
+ * in CI, so this file implements the hidapi calls the core makes and hands them to it with
+ * solar_hid_api_use() in place of the library it would load. The fake behaves as the Cypress bridge
+ * of the protocol notes (section 3): 9-byte writes (report number 0 + 8 bytes), 8-byte NUL-padded
  * reports read back, one report per read, reports queued until read. */
 #include "driver.h"
 #include "protocol.h"
 #include "tap.h"
 
 #include "checksum.h"
+#include "hid_api.h"
 
-#include <hidapi.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,8 +41,6 @@ static struct fake {
     unsigned reports_since_command;
     struct hid_device_ handle;
 } fakes[FAKE_DEVICES];
-
-static unsigned hid_open_calls;
 
 static void fake_queue_bytes(struct fake *f, const uint8_t *data, size_t len)
 {
@@ -125,12 +122,7 @@ static void fake_command(struct fake *f, const uint8_t *req, size_t len)
         fake_reply(f, payload);
 }
 
-int hid_init(void)
-{
-    return 0;
-}
-
-int hid_exit(void)
+static int fake_init(void)
 {
     return 0;
 }
@@ -148,19 +140,7 @@ static hid_device *fake_open(int i)
     return &f->handle;
 }
 
-hid_device *hid_open(unsigned short vid, unsigned short pid, const wchar_t *serial)
-{
-    (void)serial;
-    hid_open_calls++;
-    if (vid != 0x0665 || pid != 0x5161)
-        return NULL;
-    for (int i = 0; i < FAKE_DEVICES; i++)
-        if (fakes[i].present && !fakes[i].handle.open)
-            return fake_open(i);
-    return NULL;
-}
-
-hid_device *hid_open_path(const char *path)
+static hid_device *fake_open_path(const char *path)
 {
     for (int i = 0; i < FAKE_DEVICES; i++)
         if (fakes[i].present && strcmp(fakes[i].path, path) == 0)
@@ -168,7 +148,7 @@ hid_device *hid_open_path(const char *path)
     return NULL;
 }
 
-struct hid_device_info *hid_enumerate(unsigned short vid, unsigned short pid)
+static struct hid_device_info *fake_enumerate(unsigned short vid, unsigned short pid)
 {
     struct hid_device_info *list = NULL;
     for (int i = FAKE_DEVICES - 1; i >= 0; i--) {
@@ -184,7 +164,7 @@ struct hid_device_info *hid_enumerate(unsigned short vid, unsigned short pid)
     return list;
 }
 
-void hid_free_enumeration(struct hid_device_info *devs)
+static void fake_free_enumeration(struct hid_device_info *devs)
 {
     while (devs) {
         struct hid_device_info *next = devs->next;
@@ -194,12 +174,12 @@ void hid_free_enumeration(struct hid_device_info *devs)
     }
 }
 
-void hid_close(hid_device *dev)
+static void fake_close(hid_device *dev)
 {
     dev->open = false;
 }
 
-int hid_write(hid_device *dev, const unsigned char *data, size_t length)
+static int fake_write(hid_device *dev, const unsigned char *data, size_t length)
 {
     struct fake *f = &fakes[dev->index];
     if (f->broken || !f->present)
@@ -225,7 +205,7 @@ int hid_write(hid_device *dev, const unsigned char *data, size_t length)
     return (int)length;
 }
 
-int hid_read_timeout(hid_device *dev, unsigned char *data, size_t length, int ms)
+static int fake_read_timeout(hid_device *dev, unsigned char *data, size_t length, int ms)
 {
     struct fake *f = &fakes[dev->index];
     if (f->broken || !f->present)
@@ -319,9 +299,20 @@ static void plug(int i, const char *path, const char *serial)
     fakes[i].present = true;
 }
 
+static const struct solar_hid_api fake_hidapi = {
+    .init = fake_init,
+    .enumerate = fake_enumerate,
+    .free_enumeration = fake_free_enumeration,
+    .open_path = fake_open_path,
+    .close = fake_close,
+    .write = fake_write,
+    .read_timeout = fake_read_timeout,
+};
+
 int main(void)
 {
     solar_log_set_handler(quiet_log);
+    solar_hid_api_use(&fake_hidapi);
     plug(0, "/dev/hidraw0", "92932105105335");
 
     struct solar_device *dev = device_for("hid:0665:5161", NULL);
@@ -374,7 +365,6 @@ int main(void)
 
     /* Unplugged: hidapi fails (ENODEV/EIO); the bridge comes back as another hidraw node. */
     fakes[0].broken = true;
-    unsigned opens = hid_open_calls;
     ok(poll_once(dev) < 0, "HID unplugged: the poll fails");
     is_num(value_of("bool-up"), 0, "HID unplugged: bool-up 0");
     ok(isnan(value_of("power-pv1")), "HID unplugged: no stale value");
@@ -382,7 +372,6 @@ int main(void)
     plug(1, "/dev/hidraw3", "92932105105335");
     is_int(poll_once(dev), 0, "HID re-plugged as hidraw3: found again by VID:PID");
     ok(fakes[1].opens == 1, "HID: the new node opened");
-    (void)opens;
     is_num(value_of("power-pv1"), 856, "HID re-plugged: values again");
     solar_device_free(dev);
 
