@@ -348,9 +348,9 @@ static enum verdict verdict_of(int err)
     }
 }
 
-/* 1 when another process holds the port's lock, 0 when it is free, or a negative errno. The
- * serial backend takes a flock(), luxpower's libmodbus line a POSIX record lock: ask both,
- * before any driver opens the port. */
+/* 1 when another process holds the port's lock, 0 when it is free, or a negative errno: the
+ * flock() that collectd's plugins and solarpoll take on every line they use, or a POSIX record
+ * lock some other program may hold. Asked before any driver opens the port. */
 static int serial_busy(const char *path)
 {
     int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);

@@ -3,6 +3,7 @@
 #include "driver.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A failed connect that cost time (a silent line holds a read thread for its Timeout) is not
  * tried again for 1, 2, then 4 s; one that failed at once (no such port, connection refused)
@@ -26,6 +30,7 @@ struct solar_bus {
     unsigned nth; /* which of the devices the spec matches (hid:VID:PID) */
     unsigned refs;
     struct solar_port *port; /* NULL until the first exchange, and after a fatal error */
+    int claim_fd;            /* the line claimed for a driver that opens it itself, or -1 */
     pthread_mutex_t lock;
     struct solar_bus *next;
 };
@@ -69,6 +74,7 @@ static int bus_get(const char *spec, const char *name, int baud, struct solar_bu
         snprintf(bus->spec, sizeof(bus->spec), "%s", spec);
         bus->baud = baud;
         bus->refs = 1;
+        bus->claim_fd = -1;
         pthread_mutex_init(&bus->lock, NULL);
         bus->next = buses;
         buses = bus;
@@ -89,6 +95,8 @@ static void bus_put(struct solar_bus *bus)
             }
         }
         solar_port_close(bus->port);
+        if (bus->claim_fd >= 0)
+            close(bus->claim_fd);
         pthread_mutex_destroy(&bus->lock);
         free(bus);
     }
@@ -182,6 +190,44 @@ void solar_bus_lock(struct solar_device *dev)
 void solar_bus_unlock(struct solar_device *dev)
 {
     pthread_mutex_unlock(&dev->bus->lock);
+}
+
+/* Whether fd is still the tty that path names: a USB adapter unplugged and plugged back is a
+ * new device under the old name, and a claim on the old one holds nothing. */
+static bool claim_current(int fd, const char *path)
+{
+    struct stat held, now;
+    return fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_rdev == now.st_rdev &&
+           held.st_ino == now.st_ino;
+}
+
+int solar_bus_claim_line(struct solar_device *dev)
+{
+    struct solar_bus *bus = dev->bus;
+    const char *path;
+    if (solar_port_kind_parse(bus->spec, &path) != SOLAR_PORT_SERIAL)
+        return 0;
+    int err = 0;
+    pthread_mutex_lock(&bus->lock);
+    if (bus->claim_fd >= 0 && !claim_current(bus->claim_fd, path)) {
+        close(bus->claim_fd);
+        bus->claim_fd = -1;
+    }
+    if (bus->claim_fd < 0) {
+        /* Read-only and non-blocking: the descriptor only carries the lock, and opening must
+         * not wait for a modem line or change the line's settings. */
+        int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+            err = -errno;
+        } else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+            close(fd);
+        } else {
+            bus->claim_fd = fd;
+        }
+    }
+    pthread_mutex_unlock(&bus->lock);
+    return err;
 }
 
 int solar_bus_set_baud(struct solar_device *dev, unsigned baud)

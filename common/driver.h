@@ -176,6 +176,15 @@ long solar_exchange(struct solar_device *dev, const uint8_t *req, size_t req_len
 void solar_bus_lock(struct solar_device *dev);
 void solar_bus_unlock(struct solar_device *dev);
 
+/* For the same drivers: claims the device's serial line for this process with the lock the
+ * serial backend takes on the lines it opens (flock), so that a second master (solarpoll
+ * beside collectd) is refused before it touches the line, whichever driver either runs. The
+ * devices of one process on one bus share the claim; it lasts while any of them exists, and
+ * is taken again when the line is a new device under the same name (an adapter plugged back).
+ * Call before opening the line. Returns 0 (also for ports that are not serial lines), -EBUSY
+ * when another process holds the line, or a negative errno from opening it. */
+int solar_bus_claim_line(struct solar_device *dev);
+
 /* Changes the line speed of the device's port (opened first when needed) under the bus lock,
  * for a wake-up at another rate. A port opened again after a fatal error has the configured
  * Baud. Errors as solar_port_set_baud() and solar_port_open(). */

@@ -10,7 +10,6 @@
 #include "protocol.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <modbus.h>
 #include <stdio.h>
@@ -202,16 +201,15 @@ static void timeout_split(double seconds, uint32_t *sec, uint32_t *usec)
     *usec = (uint32_t)((seconds - *sec) * 1e6);
 }
 
-static int lock_line(int fd)
-{
-    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    return fcntl(fd, F_SETLK, &lock);
-}
-
 static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const char *address)
 {
     struct luxpower_state *state = dev->state;
     struct luxpower_config *cfg = config_of(dev);
+    /* libmodbus opens the tty itself, a descriptor per device: the line is claimed for the
+     * bus first, so that a second master is refused before libmodbus configures the line. */
+    int err = solar_bus_claim_line(dev);
+    if (err < 0)
+        return err;
     if (kind == SOLAR_PORT_SERIAL) {
         state->mb = modbus_new_rtu(address, cfg->common.baud, 'N', 8, 1);
     } else {
@@ -237,17 +235,6 @@ static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const ch
         modbus_free(state->mb);
         state->mb = NULL;
         return err == ENOENT || err == EACCES || err == ECONNREFUSED ? -err : mb_error(err);
-    }
-    /* libmodbus opens the tty itself. A POSIX record lock, not the serial backend's flock():
-     * it is the process's, so the devices of one collectd sharing a line (each with its own
-     * libmodbus fd) all have it, while a second master (solarpoll beside collectd) is refused
-     * instead of mixed into an exchange. */
-    if (kind == SOLAR_PORT_SERIAL && lock_line(modbus_get_socket(state->mb)) < 0) {
-        int err = errno == EACCES || errno == EAGAIN ? -EBUSY : -errno;
-        modbus_close(state->mb);
-        modbus_free(state->mb);
-        state->mb = NULL;
-        return err;
     }
     state->read = mb_read;
     return 0;

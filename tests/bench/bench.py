@@ -238,6 +238,9 @@ def contenders(d, mode, link):
                     lambda n: [floor_prog, "jbd-canon", link, str(n)]))
         out.append(("jbd floor loop (VMIN 1, poll+read)", 2,
                     lambda n: [floor_prog, "jbd", link, str(n)]))
+    if d["name"] == "voltronic" and mode != "unpaced":
+        out.append(("voltronic floor loop (canonical, VEOL=CR, as the driver)", 3,
+                    lambda n: [floor_prog, "voltronic", link, str(n)]))
     if d["name"] == "pylontech" and mode != "unpaced":
         out.append(("pylontech floor loop (canonical, VEOL=CR, as the driver)", 12,
                     lambda n: [floor_prog, "canon", link, str(n), "4"]))
@@ -660,10 +663,11 @@ in its row, with min-max, the interquartile range and the count.
    polls take the wire time, so fewer (a paced 1,000-poll pylontech run would take 37 minutes).
    Paced, the driver and the loops it is compared with take turns in 4 rounds on the same
    simulator, so that a change of the machine's load falls on all of them.
-   Beside the drivers: `bench_floor`, the minimal C loop against the same pylontech simulator
-   (write the request, poll()+read() until CR) in the driver's own reading mode (canonical,
-   VEOL=CR: the line discipline wakes the reader once per reply) and naively (VMIN 1: a wakeup
-   per delivered chunk); the same naive loop for JBD's binary frames; and `bench_libmodbus`,
+   Beside the drivers: `bench_floor`, the minimal C loop against the same simulator (write
+   the request, poll()+read() until the reply's end) in the driver's own reading mode
+   (canonical, VEOL = CR for pylontech and voltronic, 0x77 for JBD: the line discipline wakes
+   the reader once per reply) and naively (VMIN 1: a wakeup per delivered chunk; pylontech
+   and JBD); and `bench_libmodbus`,
    bare libmodbus's modbus_read_input_registers over RTU on the luxpower simulator. The
    user-space instructions per exchange (callgrind over `solar_device_poll()`, 10 polls minus
    5) show how little of the CPU time is ours: the rest is the kernel's, one wakeup and a few
@@ -701,11 +705,13 @@ READING = """\
 - The CPU per paced exchange is dominated by the kernel: each delivery of bytes wakes the
   reader (a context switch; on a virtual machine also an inter-processor interrupt), and that
   costs the same to any poller. In non-canonical mode the tty line discipline wakes a reader
-  in poll() on every delivery whatever VMIN says (VMIN only spares the system calls), so a
-  binary protocol (JBD, Modbus) pays one wakeup per chunk the line hands over; the
-  CR-terminated protocols (pylontech, voltronic) are read in canonical mode with VEOL = CR,
-  where the reader is woken once per reply. Compare each driver with its floor loop on the
-  same simulator, not with a figure from another machine.
+  in poll() on every delivery whatever VMIN says (VMIN only spares the system calls), so
+  Modbus (libmodbus) pays one wakeup per chunk the line hands over. The protocols whose
+  replies end in one byte are read in canonical mode, where the reader is woken once per
+  reply: VEOL = CR for pylontech and voltronic, VEOL = 0x77 for JBD (whose binary frames may
+  hold 0x77 or LF before their end: then it is woken once more, and no byte is lost, since
+  the editing characters are disabled). Compare each driver with its floor loop on the same
+  simulator, not with a figure from another machine.
 - Byte-by-byte pacing is a worst case no real line shows: a 16550 raises its interrupt at its
   FIFO trigger level or after a character time-out, and USB-serial adapters deliver packets
   (FTDI: 62 bytes or the 16 ms latency timer).

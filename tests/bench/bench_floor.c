@@ -13,6 +13,8 @@
  *                                  every chunk the line delivers wakes the reader
  *   bench_floor jbd-canon TTY POLLS  canonical mode with VEOL = 0x77, as the core reads JBD: a
  *                                  wakeup per reply, one more when 0x77 or LF occurs inside
+ *   bench_floor voltronic TTY POLLS  QPIGS, QMOD, QPIWS in canonical mode with VEOL = CR, as the
+ *                                  core reads PI30
  *
  * Prints "poll WALL_MS CPU_MS" per poll after a warm-up. */
 #include "protocol.h"
@@ -140,15 +142,43 @@ static int jbd_floor(const char *tty, int polls, int line_end)
     return 0;
 }
 
+/* PI30 requests with their CRC, as the driver sends them. */
+static int voltronic_floor(const char *tty, int polls)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } requests[] = {{"QPIGS\xb7\xa9\r", 8}, {"QMOD\x49\xc1\r", 7}, {"QPIWS\xb4\xda\r", 8}};
+    int fd = open_raw(tty, '\r');
+    if (fd < 0 || polls < 1)
+        return 2;
+    for (int i = -1; i < polls; i++) {
+        double c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_ms(CLOCK_MONOTONIC);
+        for (size_t r = 0; r < sizeof(requests) / sizeof(requests[0]); r++) {
+            if (exchange(fd, (const uint8_t *)requests[r].bytes, requests[r].len) < 0) {
+                fprintf(stderr, "bench_floor: no reply to %.5s\n", requests[r].bytes);
+                return 1;
+            }
+        }
+        if (i >= 0)
+            printf("poll %.3f %.4f\n", clock_ms(CLOCK_MONOTONIC) - w0,
+                   clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "jbd") == 0)
         return jbd_floor(argv[2], atoi(argv[3]), 0);
     if (argc == 4 && strcmp(argv[1], "jbd-canon") == 0)
         return jbd_floor(argv[2], atoi(argv[3]), 0x77);
+    if (argc == 4 && strcmp(argv[1], "voltronic") == 0)
+        return voltronic_floor(argv[2], atoi(argv[3]));
     if (argc != 5) {
         fprintf(stderr,
-                "usage: bench_floor naive|vmin|canon TTY POLLS PACKS | jbd|jbd-canon TTY POLLS\n");
+                "usage: bench_floor naive|vmin|canon TTY POLLS PACKS | jbd|jbd-canon|voltronic TTY "
+                "POLLS\n");
         return 2;
     }
     use_vmin = strcmp(argv[1], "vmin") == 0;

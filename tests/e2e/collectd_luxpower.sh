@@ -55,6 +55,8 @@ check "bool-fault_e021_pv_overvoltage 0" expect luxpower-inv bool-fault_e021_pv_
 check "bool-up 1" expect luxpower-inv bool-up 1
 twin_reads() { [ "$(csv_rows luxpower-twin percent-soc)" -gt 2 ] && [ "$(csv_rows luxpower-inv percent-soc)" -gt 2 ]; }
 check "two devices on one RTU port both read" wait_for 10 twin_reads
+"$SOLARPOLL" read luxpower "$WORK/lux0" timeout=0.3 >/dev/null 2>"$WORK/busy.err"
+check "a second master on the RTU line is refused (busy)" bash -c "[ $? -eq 1 ] && grep -q 'busy' '$WORK/busy.err'"
 check "twin: Banks 0-119 reads no bank 120" [ ! -f "$(csv_file luxpower-twin voltage-eps_l1)" ]
 check "shared port: no garbled exchange" bash -c "! grep -qE 'checksum|malformed|no reply|skipped' '$WORK/collectd.log'"
 check "identity logged at connect" grep -q '"inv" .*connected to inverter 9292006063, model EG4 18kPV/12kPV (2092), firmware FAAB' "$WORK/collectd.log"
@@ -108,6 +110,11 @@ echo normal >"$CONTROL"
 echo silent >"$CONTROL"
 up_is() { [ "$(csv_last luxpower-inv bool-up)" = "$1" ] || same_number "$(csv_last luxpower-inv bool-up)" "$1"; }
 check "silent: bool-up 0" wait_for 10 up_is 0
+# Its devices have closed their libmodbus descriptors and dial again: the line stays claimed
+# by collectd all the while, so a second master is still refused.
+"$SOLARPOLL" read luxpower "$WORK/lux0" timeout=0.3 >/dev/null 2>"$WORK/busy.err"
+check "silent: solarpoll on the same line is refused while collectd holds it" \
+    bash -c "[ $? -eq 1 ] && grep -q 'busy' '$WORK/busy.err'"
 rows=$(csv_rows luxpower-inv voltage-battery)
 sleep 3
 check "silent: nothing dispatched" [ "$(csv_rows luxpower-inv voltage-battery)" -eq "$rows" ]

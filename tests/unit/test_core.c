@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -530,6 +531,76 @@ static void test_line_end(void)
     close(master);
 }
 
+/* A device of fake_driver on port. */
+static struct solar_device *device_on(const char *port)
+{
+    char err[256];
+    struct solar_config *cfg = malloc(sizeof(*cfg));
+    solar_config_init(&fake_driver, cfg);
+    solar_config_set(&fake_driver, cfg, "Port", port, err, sizeof(err));
+    solar_config_finish(&fake_driver, cfg, err, sizeof(err));
+    struct solar_device *dev = NULL;
+    if (solar_device_new(&fake_driver, cfg, &dev) < 0)
+        free(cfg);
+    return dev;
+}
+
+/* Whether another master could take path now: a flock on a descriptor of its own, as a second
+ * process's serial backend (or its claim) would take. */
+static bool line_free(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    bool free_now = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (fd >= 0)
+        close(fd);
+    return free_now;
+}
+
+/* A line opened by another library (libmodbus) is claimed for the bus: shared by the devices
+ * on it, held while one of them exists, taken again when the name points at a new device. */
+static void test_line_claim(void)
+{
+    int a = posix_openpt(O_RDWR | O_NOCTTY), b = posix_openpt(O_RDWR | O_NOCTTY);
+    if (a < 0 || b < 0 || grantpt(a) || unlockpt(a) || grantpt(b) || unlockpt(b)) {
+        ok(0, "line claim: ptys");
+        return;
+    }
+    char tty_a[64], tty_b[64], link[] = "/tmp/solar-claim-XXXXXX";
+    snprintf(tty_a, sizeof(tty_a), "%s", ptsname(a));
+    snprintf(tty_b, sizeof(tty_b), "%s", ptsname(b));
+    int tmp = mkstemp(link);
+    close(tmp);
+    unlink(link);
+    ok(symlink(tty_a, link) == 0, "line claim: a by-id-like link to the line");
+
+    /* The bus is named after its first device's port: the link. */
+    struct solar_device *one = device_on(link), *two = device_on(tty_a);
+    is_int(solar_bus_claim_line(one), 0, "line claim: the first device claims the line");
+    ok(!line_free(tty_a), "line claim: a second master is refused");
+    is_int(solar_bus_claim_line(two), 0, "line claim: the other device of the bus shares it");
+    solar_device_free(one);
+    ok(!line_free(tty_a), "line claim: held while a device of the bus exists");
+
+    /* The adapter comes back as another device under the same name. */
+    unlink(link);
+    ok(symlink(tty_b, link) == 0, "line claim: the name now points at another line");
+    is_int(solar_bus_claim_line(two), 0, "line claim: the new line is claimed");
+    ok(!line_free(tty_b), "line claim: the new line is held");
+    ok(line_free(tty_a), "line claim: the old one is let go");
+    solar_device_free(two);
+    ok(line_free(tty_b), "line claim: released with the last device of the bus");
+
+    int held = open(tty_a, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    ok(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0, "line claim: another master holds it");
+    struct solar_device *three = device_on(tty_a);
+    is_int(solar_bus_claim_line(three), -EBUSY, "line claim: then it is busy");
+    solar_device_free(three);
+    close(held);
+    unlink(link);
+    close(a);
+    close(b);
+}
+
 int main(void)
 {
     test_checksums();
@@ -540,5 +611,6 @@ int main(void)
     test_lifecycle();
     test_frame_need();
     test_line_end();
+    test_line_claim();
     return tap_done();
 }
