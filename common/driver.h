@@ -199,6 +199,12 @@ void solar_emit(struct solar_device *dev, const char *type, const char *type_ins
 /* Emits type-PREFIX_NN, NN = index zero-padded to two digits ("cell_01"). */
 void solar_emit_indexed(struct solar_device *dev, const char *type, const char *prefix,
                         unsigned index, double value);
+/* Emits type-PREFIX_N, N unpadded: sensors a device numbers itself ("ntc_1"). */
+void solar_emit_numbered(struct solar_device *dev, const char *type, const char *prefix, unsigned n,
+                         double value);
+/* Emits type-PREFIX_NAME ("flag_buzzer"). Names longer than a type instance (63) are cut. */
+void solar_emit_joined(struct solar_device *dev, const char *type, const char *prefix,
+                       const char *name, double value);
 /* Emits bool-PREFIX_NAME for every named bit of bits, and notifies each bit that changed since
  * the last call (and, on the first call, each bit that is set). Unnamed (NULL) bits are skipped. */
 void solar_emit_flags(struct solar_device *dev, const char *prefix, const char *const *names,

@@ -138,11 +138,8 @@ static void emit_basic(struct solar_device *dev, const struct jbd_basic_info *in
     for (size_t i = 0; i < sizeof(basic_fields) / sizeof(basic_fields[0]); i++)
         solar_emit(dev, basic_fields[i].type, basic_fields[i].type_instance,
                    *(const double *)((const char *)info + basic_fields[i].offset));
-    for (unsigned i = 0; i < info->ntc_count; i++) {
-        char name[16];
-        snprintf(name, sizeof(name), "ntc_%u", i + 1);
-        solar_emit(dev, "temperature", name, info->ntc[i]);
-    }
+    for (unsigned i = 0; i < info->ntc_count; i++)
+        solar_emit_numbered(dev, "temperature", "ntc", i + 1, info->ntc[i]);
     const char *protection[JBD_PROTECTION_BITS];
     for (unsigned i = 0; i < JBD_PROTECTION_BITS; i++)
         protection[i] = jbd_protection_name(i);

@@ -602,17 +602,15 @@ static void emit_temperatures(struct solar_device *dev, const struct pylontech_a
 {
     double lo = NAN, hi = NAN;
     for (unsigned i = 0; i < a->temp_count; i++) {
-        char name[24];
         double t = a->temperature[i];
         if (i == 0)
-            snprintf(name, sizeof(name), "bms");
+            solar_emit(dev, "temperature", "bms", t);
         else if (i <= 4)
-            snprintf(name, sizeof(name), "cells_%u", i);
+            solar_emit_numbered(dev, "temperature", "cells", i, t);
         else if (i == 5)
-            snprintf(name, sizeof(name), "mosfet");
+            solar_emit(dev, "temperature", "mosfet", t);
         else
-            snprintf(name, sizeof(name), "sensor_%u", i + 1);
-        solar_emit(dev, "temperature", name, t);
+            solar_emit_numbered(dev, "temperature", "sensor", i + 1, t);
         if (i >= 1 && i <= 4) {
             lo = isnan(lo) || t < lo ? t : lo;
             hi = isnan(hi) || t > hi ? t : hi;

@@ -671,13 +671,10 @@ static void emit_mode(struct solar_device *dev, char letter, char *last)
 
 static void emit_flags(struct solar_device *dev, const struct voltronic_qflag *f)
 {
-    char name[48];
     for (unsigned i = 0; i < 26; i++) {
         const char *flag = voltronic_flag_name(i);
-        if (flag && (f->known >> i & 1)) {
-            snprintf(name, sizeof(name), "flag_%s", flag);
-            solar_emit(dev, "bool", name, f->enabled >> i & 1);
-        }
+        if (flag && (f->known >> i & 1))
+            solar_emit_joined(dev, "bool", "flag", flag, f->enabled >> i & 1);
     }
 }
 

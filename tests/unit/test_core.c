@@ -329,6 +329,7 @@ static struct {
     int connect_result, poll_result;
     int connect_sleep_ms; /* a connect that costs time, like a silent line */
     int connects;
+    void (*emit)(struct solar_device *dev); /* what a successful poll emits, else one value */
 } fake;
 
 static int fake_connect(struct solar_device *dev)
@@ -342,7 +343,9 @@ static int fake_connect(struct solar_device *dev)
 
 static int fake_poll(struct solar_device *dev)
 {
-    if (fake.poll_result == 0)
+    if (fake.poll_result == 0 && fake.emit)
+        fake.emit(dev);
+    else if (fake.poll_result == 0)
         solar_emit(dev, "voltage", "pack", 52.1);
     return fake.poll_result;
 }
@@ -601,6 +604,54 @@ static void test_line_claim(void)
     close(b);
 }
 
+static void emit_names(struct solar_device *dev)
+{
+    static const char *const names[] = {"cell_overvoltage", NULL, "short_circuit"};
+    static struct solar_flags last;
+    solar_emit_indexed(dev, "voltage", "cell", 0, 1);
+    solar_emit_indexed(dev, "voltage", "cell", 7, 2);
+    solar_emit_indexed(dev, "voltage", "cell", 16, 3);
+    solar_emit_indexed(dev, "voltage", "cell", 123, 4);
+    solar_emit_indexed(dev, "count", "x", 4294967295u, 5);
+    /* 62 characters: "_" fits, the digits do not (type instances are at most 63). */
+    solar_emit_indexed(dev, "gauge",
+                       "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij", 1, 6);
+    solar_emit_flags(dev, "protection", names, 3, 0x5, &last);
+    solar_emit_numbered(dev, "temperature", "ntc", 1, 7);
+    solar_emit_numbered(dev, "temperature", "ntc", 10, 8);
+    solar_emit_numbered(dev, "temperature", "ntc", 0, 9);
+    solar_emit_joined(dev, "bool", "flag", "buzzer", 1);
+}
+
+/* The names of indexed values and flags, as "%s_%02u" and "%s_%s" would make them. */
+static void test_value_names(void)
+{
+    struct solar_device *dev = device_on("/dev/fake-names");
+    fake = (typeof(fake)){.emit = emit_names};
+    is_int(poll_once(dev), 0, "names: polled");
+    static const char *const expected[] = {
+        "voltage-cell_00=1 ",
+        "voltage-cell_07=2 ",
+        "voltage-cell_16=3 ",
+        "voltage-cell_123=4 ",
+        "count-x_4294967295=5 ",
+        "gauge-abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij_=6 ",
+        "bool-protection_cell_overvoltage=1 ",
+        "bool-protection_short_circuit=1 ",
+        "temperature-ntc_1=7 ",
+        "temperature-ntc_10=8 ",
+        "temperature-ntc_0=9 ",
+        "bool-flag_buzzer=1 ",
+    };
+    for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+        ok(strstr(seen.values, expected[i]) != NULL, "names: %s", expected[i]);
+    ok(strstr(seen.values, "protection_(null)") == NULL &&
+           strstr(seen.values, "protection_=") == NULL,
+       "names: an unnamed bit is skipped");
+    fake = (typeof(fake)){0};
+    solar_device_free(dev);
+}
+
 int main(void)
 {
     test_checksums();
@@ -612,5 +663,6 @@ int main(void)
     test_frame_need();
     test_line_end();
     test_line_claim();
+    test_value_names();
     return tap_done();
 }
