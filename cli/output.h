@@ -21,4 +21,9 @@ struct output_value {
 
 void output_write(FILE *out, enum output_format format, const struct output_value *v);
 
+/* value as printf's "%.10g" writes it, into text (at least OUTPUT_VALUE_MAX bytes); returns
+ * the length. */
+#define OUTPUT_VALUE_MAX 32
+size_t output_value_text(double value, char *text);
+
 #endif

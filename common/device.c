@@ -244,45 +244,60 @@ int solar_bus_set_baud(struct solar_device *dev, unsigned baud)
     return err;
 }
 
-void solar_set_unit(struct solar_device *dev, unsigned n)
-{
-    if (n == 0)
-        snprintf(dev->instance, sizeof(dev->instance), "%s", dev->config->name);
-    else
-        snprintf(dev->instance, sizeof(dev->instance), "%s-%u", dev->config->name, n);
-}
-
 void solar_emit(struct solar_device *dev, const char *type, const char *type_instance, double value)
 {
     if (!isnan(value))
         dev->sink->value(dev->sink->ctx, dev->instance, type, type_instance, value);
 }
 
-/* PREFIX_SUFFIX into name, cut to cap - 1 bytes as snprintf would. Every indexed value and
- * flag of every poll is named here: printf's machinery cost 80% of a JBD poll's own work. */
-static void join_name(char *name, size_t cap, const char *prefix, const char *suffix)
+/* PREFIX, separator, SUFFIX into name, cut to cap - 1 bytes as snprintf would. Every indexed
+ * value and flag of every poll is named here: printf's machinery cost 80% of a JBD poll's own
+ * work. */
+static void join_name(char *name, size_t cap, const char *prefix, char separator,
+                      const char *suffix)
 {
     size_t used = strnlen(prefix, cap - 1);
     memcpy(name, prefix, used);
     if (used < cap - 1)
-        name[used++] = '_';
+        name[used++] = separator;
     size_t tail = strnlen(suffix, cap - 1 - used);
     memcpy(name + used, suffix, tail);
     name[used + tail] = '\0';
+}
+
+/* n in decimal with at least width digits, in the end of digits[12]; returns its start. */
+static const char *decimal(unsigned n, unsigned width, char digits[12])
+{
+    char *d = digits + 11;
+    *d = '\0';
+    do {
+        *--d = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0 || digits + 11 - d < (ptrdiff_t)width);
+    return d;
+}
+
+void solar_set_unit(struct solar_device *dev, unsigned n)
+{
+    /* Once per pack per poll: no printf (see join_name). */
+    char digits[12];
+    if (n > 0) {
+        join_name(dev->instance, sizeof(dev->instance), dev->config->name, '-',
+                  decimal(n, 1, digits));
+        return;
+    }
+    _Static_assert(sizeof(dev->config->name) < sizeof(dev->instance), "a name fits an instance");
+    size_t len = strnlen(dev->config->name, sizeof(dev->config->name));
+    memcpy(dev->instance, dev->config->name, len);
+    dev->instance[len] = '\0';
 }
 
 /* Emits type-PREFIX_N, N in decimal with at least width digits. */
 static void emit_numbered(struct solar_device *dev, const char *type, const char *prefix,
                           unsigned n, unsigned width, double value)
 {
-    char digits[12], *d = digits + sizeof(digits) - 1; /* written backwards */
-    *d = '\0';
-    do {
-        *--d = (char)('0' + n % 10);
-        n /= 10;
-    } while (n > 0 || digits + sizeof(digits) - 1 - d < (ptrdiff_t)width);
-    char type_instance[64];
-    join_name(type_instance, sizeof(type_instance), prefix, d);
+    char digits[12], type_instance[64];
+    join_name(type_instance, sizeof(type_instance), prefix, '_', decimal(n, width, digits));
     solar_emit(dev, type, type_instance, value);
 }
 
@@ -302,7 +317,7 @@ void solar_emit_joined(struct solar_device *dev, const char *type, const char *p
                        const char *name, double value)
 {
     char type_instance[64];
-    join_name(type_instance, sizeof(type_instance), prefix, name);
+    join_name(type_instance, sizeof(type_instance), prefix, '_', name);
     solar_emit(dev, type, type_instance, value);
 }
 

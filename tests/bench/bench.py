@@ -222,8 +222,9 @@ MODE_LABEL = {"unpaced": "unpaced", "fifo": "FIFO-like", "byte": "byte-paced wor
 LUX_LABEL = "paced, whole replies"
 
 
-ROUNDS = 4  # paced runs alternate the driver and its references in rounds, so that a change
-            # of the machine's load falls on all of them
+ROUNDS = 12  # paced runs alternate the driver and its references in rounds (of 2 polls at
+             # least), so that a spell of the machine's (a VM's wakeups can cost milliseconds
+             # for a minute) falls on all of them alike
 
 
 def contenders(d, mode, link):
@@ -272,7 +273,7 @@ def bench_polls(work, quick):
             except RuntimeError as e:
                 fixed("3 CPU/exchange", "%s %s" % (d["name"], mode), "failed: %s" % e, "")
                 continue
-            rounds = ROUNDS if mode != "unpaced" and polls >= 2 * ROUNDS else 1
+            rounds = min(ROUNDS, polls // 2) if mode != "unpaced" else 1
             runs = contenders(d, mode, link)
             results = [[] for _ in runs]
             for _ in range(rounds):
@@ -661,8 +662,10 @@ in its row, with min-max, the interquartile range and the count.
 3. **CPU per exchange**: user + system time of the polling process (CLOCK_PROCESS_CPUTIME_ID)
    per poll / exchanges per poll: 1,000 polls unpaced (300 for pylontech's 12 exchanges); paced
    polls take the wire time, so fewer (a paced 1,000-poll pylontech run would take 37 minutes).
-   Paced, the driver and the loops it is compared with take turns in 4 rounds on the same
-   simulator, so that a change of the machine's load falls on all of them.
+   Paced, the driver and the loops it is compared with take turns on the same simulator in
+   up to 12 rounds of at least 2 polls each, so that a change of the machine's state (on this
+   VM, spells of a minute or so in which every wakeup is charged milliseconds) falls on all
+   of them alike.
    Beside the drivers: `bench_floor`, the minimal C loop against the same simulator (write
    the request, poll()+read() until the reply's end) in the driver's own reading mode
    (canonical, VEOL = CR for pylontech and voltronic, 0x77 for JBD: the line discipline wakes
