@@ -126,6 +126,13 @@ long solar_port_read_frame(struct solar_port *port, uint8_t *buf, size_t cap, so
     size_t have = 0;
     int64_t wait_until = silence_deadline < deadline ? silence_deadline : deadline;
     bool late = false;
+    if (wait_until < deadline && port->ops->await_input) {
+        int begun = port->ops->await_input(port, wait_until);
+        if (begun < 0)
+            return begun;
+        if (begun > 0)
+            wait_until = deadline; /* the device is talking: it gets the whole time */
+    }
     for (;;) {
         /* With nothing buffered (at the start, or after noise or an echo was skipped) the
          * framer can still tell the shortest frame. */

@@ -15,6 +15,11 @@ struct solar_port_ops {
     /* Optional (serial only): changes the line speed of the open port. */
     int (*set_baud)(struct solar_port *port, unsigned baud);
     int (*set_line_end)(struct solar_port *port, int line_end); /* NULL: not a tty */
+    /* Optional: for a port whose reads cannot see a reply begin (a tty in line mode hands over
+     * nothing before the line's end), waits until deadline for input. Returns 1 when a reply
+     * has begun (whole or not), -SOLAR_ETIMEDOUT when nothing came, or 0 when the reads see
+     * it themselves. */
+    int (*await_input)(struct solar_port *port, int64_t deadline);
     void (*close)(struct solar_port *port);
 };
 
@@ -32,6 +37,8 @@ unsigned solar_hid_candidates(const char *address);
 
 /* Helpers for the fd-based backends. */
 long solar_fd_read(int fd, uint8_t *buf, size_t cap, int64_t deadline);
+/* Waits until fd is readable (0) or deadline (-SOLAR_ETIMEDOUT). */
+int solar_fd_wait_readable(int fd, int64_t deadline);
 int solar_fd_write(int fd, const uint8_t *buf, size_t len, int64_t deadline);
 void solar_fd_drain(int fd);
 

@@ -34,6 +34,11 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
+int solar_fd_wait_readable(int fd, int64_t deadline)
+{
+    return wait_fd(fd, POLLIN, deadline);
+}
+
 long solar_fd_read(int fd, uint8_t *buf, size_t cap, int64_t deadline)
 {
     for (;;) {

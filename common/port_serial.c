@@ -123,6 +123,30 @@ static int serial_set_line_end(struct solar_port *port, int line_end)
     return 0;
 }
 
+/* In line mode the first bytes of a reply stay hidden until its end: a reply that trickles in
+ * would pass for silence. A whole line by deadline is the usual answer; otherwise the line is
+ * raw for a moment, where the kernel counts the bytes of the unfinished line too. Back in line
+ * mode, those are handed over at once as a line of their own, the rest at its end. */
+static int serial_await_input(struct solar_port *port, int64_t deadline)
+{
+    struct serial_port *serial = (struct serial_port *)port;
+    if (!(serial->tio.c_lflag & ICANON))
+        return 0;
+    int err = solar_fd_wait_readable(port->fd, deadline);
+    if (err != -SOLAR_ETIMEDOUT)
+        return err < 0 ? err : 1;
+    struct termios raw = serial->tio;
+    raw.c_lflag &= ~ICANON;
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    int waiting = 0;
+    if (ioctl(port->fd, TCSETS, &raw) == 0) {
+        ioctl(port->fd, FIONREAD, &waiting);
+        ioctl(port->fd, TCSETS, &serial->tio);
+    }
+    return waiting > 0 ? 1 : -SOLAR_ETIMEDOUT;
+}
+
 static void serial_close(struct solar_port *port)
 {
     close_line(port->handle, port->fd);
@@ -135,6 +159,7 @@ static const struct solar_port_ops serial_ops = {.name = "serial",
                                                  .drain = serial_drain,
                                                  .set_baud = serial_set_baud,
                                                  .set_line_end = serial_set_line_end,
+                                                 .await_input = serial_await_input,
                                                  .close = serial_close};
 
 static int open_with_termios(const char *path, unsigned baud, int *fd_out)

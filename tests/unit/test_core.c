@@ -534,6 +534,64 @@ static void test_line_end(void)
     close(master);
 }
 
+struct slow_frame {
+    int fd;
+    const uint8_t *bytes;
+    size_t len;
+};
+
+static void *slow_frame_run(void *arg)
+{
+    const struct slow_frame *s = arg;
+    for (size_t i = 0; i < s->len; i++) {
+        if (write(s->fd, s->bytes + i, 1) != 1)
+            break;
+        usleep(15000);
+    }
+    return NULL;
+}
+
+/* Line mode hides a reply until its end: one trickling in (a byte every 15 ms, 300 ms in all)
+ * must not pass for silence at a 100 ms silence limit. */
+static void test_line_end_silence(void)
+{
+    static const uint8_t frame[] = {0xdd, 0x04, 0x00, 0x08, 0x0c, 0xe5, 0x0c, 0xe6, 0x0c, 0xe7,
+                                    0x0c, 0xe8, 0xfc, 0x2e, 0x0a, 0x00, 0x15, 0x7f, 0x01, 0x77};
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    struct solar_port *port = NULL;
+    if (master < 0 || grantpt(master) || unlockpt(master) ||
+        solar_port_open(ptsname(master), 9600, 0, &port) < 0 ||
+        solar_port_set_line_end(port, 0x77) < 0) {
+        ok(0, "line mode, slow reply: a pty in line mode");
+        return;
+    }
+    struct slow_frame slow = {master, frame, sizeof(frame)};
+    pthread_t thread;
+    pthread_create(&thread, NULL, slow_frame_run, &slow);
+    size_t total = sizeof(frame);
+    uint8_t buf[64] = {0};
+    int64_t start = solar_now_ms();
+    is_int(solar_port_read_frame(port, buf, sizeof(buf), need_framer, &total, start + 100,
+                                 start + 2000),
+           sizeof(frame), "line mode, slow reply: read whole past the silence limit");
+    ok(memcmp(buf, frame, sizeof(frame)) == 0, "line mode, slow reply: every byte as sent");
+    pthread_join(thread, NULL);
+
+    start = solar_now_ms();
+    is_int(solar_port_read_frame(port, buf, sizeof(buf), need_framer, &total, start + 100,
+                                 start + 2000),
+           -SOLAR_ETIMEDOUT, "line mode, silence: times out");
+    int64_t took = solar_now_ms() - start;
+    ok(took < 300, "line mode, silence: at the silence limit (%lld ms)", (long long)took);
+    ok(write(master, frame, sizeof(frame)) == (ssize_t)sizeof(frame), "line mode: then a reply");
+    start = solar_now_ms();
+    is_int(solar_port_read_frame(port, buf, sizeof(buf), need_framer, &total, start + 100,
+                                 start + 2000),
+           sizeof(frame), "line mode: the next reply reads whole");
+    solar_port_close(port);
+    close(master);
+}
+
 /* A device of fake_driver on port. */
 static struct solar_device *device_on(const char *port)
 {
@@ -662,6 +720,7 @@ int main(void)
     test_lifecycle();
     test_frame_need();
     test_line_end();
+    test_line_end_silence();
     test_line_claim();
     test_value_names();
     return tap_done();
