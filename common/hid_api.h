@@ -1,6 +1,6 @@
 /* hidapi, loaded at run time by the first user of a HID device (a hid: port, `solarpoll scan`),
  * so that a process polling only serial and TCP devices never maps libhidapi and the libudev it
- * pulls in (about 0.2 MiB of every collectd and solarpoll that would otherwise carry them). */
+ * pulls in (about 130 KiB of every collectd and solarpoll that would otherwise carry them). */
 #ifndef SOLAR_HID_API_H
 #define SOLAR_HID_API_H
 

@@ -207,9 +207,9 @@ static int mb_open(struct solar_device *dev, enum solar_port_kind kind, const ch
     struct luxpower_config *cfg = config_of(dev);
     /* libmodbus opens the tty itself, a descriptor per device: the line is claimed for the
      * bus first, so that a second master is refused before libmodbus configures the line. */
-    int err = solar_bus_claim_line(dev);
-    if (err < 0)
-        return err;
+    int claimed = solar_bus_claim_line(dev);
+    if (claimed < 0)
+        return claimed;
     if (kind == SOLAR_PORT_SERIAL) {
         state->mb = modbus_new_rtu(address, cfg->common.baud, 'N', 8, 1);
     } else {
