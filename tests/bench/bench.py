@@ -625,6 +625,27 @@ def machine():
     return "%s, %d CPUs, Linux %s" % (model, os.cpu_count() or 0, platform.release())
 
 
+def proactive_reclaim():
+    """DAMON schemes that page out idle memory (a VM host's memory policy): they change which
+    file pages a process has mapped (VmRSS) and, on their passes, what a wakeup costs."""
+    found = []
+    for kd in glob.glob("/sys/kernel/mm/damon/admin/kdamonds/[0-9]*"):
+        try:
+            if open(os.path.join(kd, "state")).read().strip() != "on":
+                continue
+            for ctx in glob.glob(os.path.join(kd, "contexts", "[0-9]*")):
+                attrs = os.path.join(ctx, "monitoring_attrs", "intervals", "aggr_us")
+                aggr_s = int(open(attrs).read()) / 1e6
+                for scheme in glob.glob(os.path.join(ctx, "schemes", "[0-9]*")):
+                    action = open(os.path.join(scheme, "action")).read().strip()
+                    age = int(open(os.path.join(scheme, "access_pattern", "age", "min")).read())
+                    found.append("DAMON %s of memory idle for %.0f s or more" %
+                                 (action, age * aggr_s))
+        except (OSError, ValueError):
+            continue
+    return "; ".join(found) if found else "none found"
+
+
 def sorted_rows():
     return sorted(ROWS, key=lambda r: r[0])  # stable: the order of measurement within a section
 
@@ -721,12 +742,18 @@ READING = """\
 - The collectd memory figure includes collectd's own per-value-list cost (its value cache:
   cache_entry_t with a 6 x 128-byte name, the AVL node, the key copy; the write queue; the csv
   writer) for every metric the 16 devices emit: the bench_null rows measure it. What is left
-  ("ours") is mostly file pages of our plugins and their libraries (libmodbus, libserialport,
-  hidapi, libudev); it also holds heap collectd kept after the value lists read once at start
-  expired. The drivers' per-device state is a few hundred bytes to 17 KiB (pylontech, 8 packs).
-- VmRSS counts every shared library page the process has touched, shared with every other
-  process on the machine; PSS divides them among those processes. bench_idle's figures are what
-  any C program here costs before it runs a line of its own.
+  ("ours") is mostly file pages of our plugins and their libraries (libmodbus, libserialport;
+  hidapi and libudev only once a hid: port opens); it also holds heap collectd kept after the
+  value lists read once at start expired. The drivers' per-device state is a few hundred bytes
+  to 17 KiB (pylontech, 8 packs).
+- VmRSS counts every shared library page the process has touched (the kernel maps them in
+  blocks around each page faulted), shared with every other process on the machine; PSS
+  divides them among those processes. bench_idle's figures are what any C program here costs
+  before it runs a line of its own.
+- A machine with proactive reclaim (see above) pages out file pages idle for a while, libc's
+  among them, so the pages a new process finds to map vary from run to run (here by about
+  0.1 MiB); and in spells of a minute or so every wakeup is charged milliseconds to whichever
+  process runs: a row whose spread reaches milliseconds met one, and its floor loops did too.
 """
 
 
@@ -738,6 +765,7 @@ def write_markdown(path, started, load0, load1, seconds, quick):
             "- Machine: %s" % machine(),
             "- Load average at start / end: %s / %s" % (load0, load1),
             "- Pinning: %s" % pin,
+            "- Proactive reclaim: %s" % proactive_reclaim(),
             "- Run time: %.0f s%s" % (seconds, " (--quick: a smoke run, not figures)" if quick
                                       else ""),
             "", METHOD, READING, "## Figures", "", table(), ""]
