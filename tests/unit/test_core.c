@@ -498,6 +498,24 @@ static void test_frame_need(void)
     ok(took < 450, "an awaited length: the wait ends at the deadline (%lld ms)", (long long)took);
 }
 
+/* A pty whose other side is a port in line mode ending in line_end; *master is the device's
+ * side. Returns NULL (and fails a case named what) when it cannot be set up. */
+static struct solar_port *line_mode_pty(int line_end, int *master, const char *what)
+{
+    struct solar_port *port = NULL;
+    *master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (*master < 0 || grantpt(*master) || unlockpt(*master) ||
+        solar_port_open(ptsname(*master), 9600, 0, &port) < 0 ||
+        solar_port_set_line_end(port, line_end) < 0) {
+        ok(0, "%s: a pty in line mode", what);
+        solar_port_close(port);
+        if (*master >= 0)
+            close(*master);
+        return NULL;
+    }
+    return port;
+}
+
 /* Line mode (canonical input) with a binary protocol's end byte: every byte arrives as sent,
  * the tty's editing, signal, flow-control and newline characters among them, and the end byte
  * and LF inside the frame only split it. */
@@ -506,14 +524,10 @@ static void test_line_end(void)
     static const uint8_t frame[] = {0xdd, 0x03, 0x00, 0x16, 0x7f, 0x15, 0x04, 0x12, 0x17,
                                     0x1a, 0x13, 0x11, 0x03, 0x1c, 0x0d, 0x80, 0x0a, 0x77,
                                     0xff, 0x00, 0x08, 0x16, 0x0f, 0x1b, 0xfc, 0x2a, 0x77};
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    struct solar_port *port = NULL;
-    ok(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 &&
-           solar_port_open(ptsname(master), 9600, 0, &port) == 0,
-       "line mode: a pty opens");
+    int master;
+    struct solar_port *port = line_mode_pty(0x77, &master, "line mode");
     if (!port)
         return;
-    is_int(solar_port_set_line_end(port, 0x77), 0, "line mode: set, ending in 0x77");
     ok(write(master, frame, sizeof(frame)) == (ssize_t)sizeof(frame), "line mode: frame sent");
     size_t total = sizeof(frame);
     uint8_t buf[64] = {0};
@@ -557,14 +571,10 @@ static void test_line_end_silence(void)
 {
     static const uint8_t frame[] = {0xdd, 0x04, 0x00, 0x08, 0x0c, 0xe5, 0x0c, 0xe6, 0x0c, 0xe7,
                                     0x0c, 0xe8, 0xfc, 0x2e, 0x0a, 0x00, 0x15, 0x7f, 0x01, 0x77};
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    struct solar_port *port = NULL;
-    if (master < 0 || grantpt(master) || unlockpt(master) ||
-        solar_port_open(ptsname(master), 9600, 0, &port) < 0 ||
-        solar_port_set_line_end(port, 0x77) < 0) {
-        ok(0, "line mode, slow reply: a pty in line mode");
+    int master;
+    struct solar_port *port = line_mode_pty(0x77, &master, "line mode, slow reply");
+    if (!port)
         return;
-    }
     struct slow_frame slow = {master, frame, sizeof(frame)};
     pthread_t thread;
     pthread_create(&thread, NULL, slow_frame_run, &slow);
